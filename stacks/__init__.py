@@ -1,0 +1,1 @@
+"""Platform layers, one ComponentResource per module."""

@@ -1,0 +1,39 @@
+"""Cluster layer for the local stack: a provider for an existing cluster's kubeconfig context, no Azure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from stacks.config import LocalClusterSettings
+
+
+@dataclass(frozen=True)
+class ExistingClusterArgs:
+    settings: LocalClusterSettings
+
+
+class ExistingCluster(pulumi.ComponentResource):
+    """Targets a context of an existing kubeconfig (kind, k3d, minikube or an existing AKS)."""
+
+    provider: k8s.Provider
+    kube_context: str
+    """The kubeconfig context every layer deploys into."""
+
+    def __init__(
+        self, name: str, args: ExistingClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("platform:cluster:ExistingCluster", name, None, opts)
+        s = args.settings
+        # The provider resolves the file itself ($KUBECONFIG or ~/.kube/config when no path is
+        # given): its contents, credentials included, never enter the program or its state.
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            context=s.kube_context,
+            kubeconfig=s.kubeconfig_path,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.kube_context = s.kube_context
+        self.register_outputs({"kube_context": self.kube_context})

@@ -1,0 +1,232 @@
+"""Test harness: run the whole Pulumi program under the SDK's mocks and record what it registers.
+
+Used by the tests (through conftest.py) and by scripts/bench.py."""
+
+from __future__ import annotations
+
+import base64
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks, rpc, settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+NAME = PROJECT["name"]
+STACKS = ("dev", "prod", "local")
+_SECRET_SIG = rpc._special_sig_key  # type: ignore[attr-defined]
+_SECRET_VALUE = rpc._special_secret_sig  # type: ignore[attr-defined]
+
+# What AKS returns for user credentials with format=exec: a kubelogin device-code login.
+AKS_USER_KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    certificate-authority-data: LS0tLS1CRUdJTi1DRVJUSUZJQ0FURS0tLS0t
+    server: https://aks-dev-abc123.hcp.westeurope.azmk8s.io:443
+  name: aks-dev
+contexts:
+- context:
+    cluster: aks-dev
+    user: clusterUser_rg_aks-dev
+  name: aks-dev
+current-context: aks-dev
+users:
+- name: clusterUser_rg_aks-dev
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: kubelogin
+      args:
+      - get-token
+      - --environment
+      - AzurePublicCloud
+      - --server-id
+      - 6dae42f8-4368-4678-94ff-3960e28e3630
+      - --client-id
+      - 80faf920-1908-4b52-b5ef-a8e7bedfc67a
+      - --tenant-id
+      - 72f988bf-86f1-41af-91ab-2d7cd011db47
+      - --login
+      - devicecode
+      provideClusterInfo: false
+"""
+
+
+@dataclass
+class Registration:
+    """One resource the program registered, with the options the engine would see."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    secret_inputs: set[str]
+    parent: str
+    provider: str
+    protect: bool
+    ignore_changes: list[str]
+    dependencies: list[str]
+    urn: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.name!r}"
+
+
+@dataclass
+class Run:
+    """The outcome of one program run: registrations in order, stack outputs, invoke calls."""
+
+    stack: str
+    resources: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)
+    calls: list[str] = field(default_factory=list)
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> Registration:
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        assert len(found) == 1, (
+            f"expected one {type_} {name or ''}, found {[str(r) for r in found]}"
+        )
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.resources if r.urn == urn)
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Answers like the providers would, enough for outputs other resources read."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        state = dict(args.inputs)
+        if args.typ.startswith("azure-native:"):
+            # Azure returns the resource's name as `name`; other layers read it.
+            for key in ("resourceName", "resourceGroupName", "agentPoolName"):
+                if key in state and "name" not in state:
+                    state["name"] = state[key]
+            if args.typ == "azure-native:containerservice:ManagedCluster":
+                state["name"] = state["resourceName"]
+                state["oidcIssuerProfile"] = {
+                    "enabled": True,
+                    "issuerURL": "https://westeurope.oic.prod-aks.azure.com/tenant/issuer/",
+                }
+            resource_id = f"/subscriptions/sub/resourceGroups/rg/{args.name}"
+            state.setdefault("name", args.name)
+            return resource_id, state
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        self.run.calls.append(args.token)
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {
+                "clientId": "00000000-0000-0000-0000-0000000000c1",
+                "objectId": "00000000-0000-0000-0000-0000000000d2",
+                "subscriptionId": "00000000-0000-0000-0000-0000000000e3",
+                "tenantId": "00000000-0000-0000-0000-0000000000f4",
+            }
+        if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
+            encoded = base64.b64encode(AKS_USER_KUBECONFIG.encode()).decode()
+            return {"kubeconfigs": [{"name": "clusterUser", "value": encoded}]}
+        raise NotImplementedError(f"unexpected invoke {args.token}")
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """A MockMonitor that also keeps the resource options and secrecy of every registration."""
+
+    def __init__(self, run: Run, recording: RecordingMocks) -> None:
+        super().__init__(recording)
+        self.run = run
+
+    def RegisterResource(self, request):  # gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            raw = json_format.MessageToDict(request.object)
+            self.run.resources.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    inputs=rpc.deserialize_properties(request.object),
+                    secret_inputs={key for key, value in raw.items() if _is_secret(value)},
+                    parent=request.parent,
+                    provider=request.provider,
+                    protect=request.protect,
+                    ignore_changes=list(request.ignoreChanges),
+                    dependencies=list(request.dependencies),
+                    urn=response.urn,
+                )
+            )
+        return response
+
+
+def _is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(_SECRET_SIG) == _SECRET_VALUE
+
+
+def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, str]:
+    """Config as the engine hands it to the program: Pulumi.yaml defaults, then the stack file."""
+    values: dict[str, Any] = {
+        key: spec["default"] for key, spec in PROJECT["config"].items() if "default" in spec
+    }
+    stack_file = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    for key, value in (stack_file.get("config") or {}).items():
+        values[key.split(":", 1)[1]] = value
+    values.update(overrides or {})
+    return {
+        f"{NAME}:{key}": value if isinstance(value, str) else json.dumps(value)
+        for key, value in values.items()
+        if value is not None
+    }
+
+
+def run_program(
+    stack: str,
+    overrides: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
+    run: Run | None = None,
+) -> Run:
+    """Evaluate __main__.py for `stack` under mocks and return everything it registered.
+
+    Pass `run` to keep the record when the program raises.
+    """
+    run = run or Run(stack=stack)
+    recording = RecordingMocks(run)
+    config = stack_config(stack, overrides)
+    secret_keys = []
+    for key, value in (secrets or {}).items():
+        config[f"{NAME}:{key}"] = value
+        secret_keys.append(f"{NAME}:{key}")
+    pulumi.runtime.set_all_config(config, secret_keys)
+    settings.ROOT.set(None)  # a fresh Stack resource (and exports) per run
+    mocks.set_mocks(
+        recording,
+        project=NAME,
+        stack=stack,
+        preview=False,
+        monitor=RecordingMonitor(run, recording),
+    )
+    main = str(ROOT / "__main__.py")
+    _sync_await(run_pulumi_func(lambda: runpy.run_path(main, run_name="__main__")))
+    # Under mocks the Stack resource is finished before the program runs, so its exports are
+    # read from the root resource rather than from an engine call.
+    root = settings.get_root_resource()
+    assert root is not None
+    for key, value in root.outputs.items():
+        output = pulumi.Output.from_input(value)
+        run.outputs[key] = _sync_await(output.future())
+        if _sync_await(output.is_secret()):
+            run.secret_outputs.add(key)
+    return run
