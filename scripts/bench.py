@@ -42,7 +42,9 @@ def main() -> int:
     parser.add_argument("stacks", nargs="*", default=["dev", "prod", "local"])
     options = parser.parse_args()
     slow = []
-    print(f"{'stack':<8}{'resources':>10}{'median s':>10}{'max s':>8}   (target <= {TARGET_SECONDS} s)")
+    print(
+        f"{'stack':<8}{'resources':>10}{'median s':>10}{'max s':>8}   (target <= {TARGET_SECONDS} s)"
+    )
     for stack in options.stacks:
         samples = [measure(stack) for _ in range(options.runs)]
         seconds = [s["seconds"] for s in samples]
