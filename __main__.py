@@ -5,10 +5,13 @@ import pulumi
 from stacks import config
 from stacks.cluster import AksCluster, AksClusterArgs
 from stacks.existing_cluster import ExistingCluster, ExistingClusterArgs
+from stacks.mesh import Mesh, MeshArgs
+from stacks.telemetry import Telemetry, TelemetryArgs
 
 settings = config.load()
 tags = {"project": settings.project, "stack": settings.stack, "managed-by": "pulumi"}
 
+# 1. Cluster: a hardened AKS cluster, or an existing cluster's context for the local stack.
 if settings.aks is not None:
     cluster = AksCluster("cluster", AksClusterArgs(settings=settings.aks, tags=tags))
     pulumi.export("clusterName", cluster.cluster_name)
@@ -22,3 +25,24 @@ else:
     existing = ExistingCluster("cluster", ExistingClusterArgs(settings=settings.local))
     pulumi.export("kubeContext", existing.kube_context)
     provider = existing.provider
+
+# Every Kubernetes object below goes through this one provider.
+in_cluster = pulumi.ResourceOptions(providers=[provider])
+
+# 2. Mesh: Gateway API CRDs, Linkerd identity, CRDs and control plane.
+mesh = Mesh("mesh", MeshArgs(settings=settings.mesh), opts=in_cluster)
+pulumi.export("trustAnchorExpiry", mesh.trust_anchor_expiry)
+
+# 3. Telemetry: Prometheus, Grafana, Linkerd dashboard (in parallel with the mesh, but viz).
+telemetry = Telemetry(
+    "telemetry",
+    TelemetryArgs(
+        settings=settings.telemetry,
+        mesh=settings.mesh,
+        linkerd_namespace=mesh.namespace,
+        mesh_ready=mesh.control_plane,
+    ),
+    opts=in_cluster,
+)
+pulumi.export("prometheusUrl", telemetry.prometheus_url)
+pulumi.export("grafanaAdminPassword", telemetry.grafana_admin_password)

@@ -29,6 +29,16 @@ _LOCATION = re.compile(r"^[a-z][a-z0-9]{2,}$")
 _VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_]+$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _AZURE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.()-]{0,62}$")
+_EDGE_CHART_VERSION = re.compile(r"^(\d{4})\.(\d{1,2})\.(\d+)$")
+_GATEWAY_API_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
+_PROMETHEUS_DURATION = re.compile(r"^[1-9]\d*(h|d|w|y)$")
+_QUANTITY = re.compile(r"^[1-9]\d*(Mi|Gi|Ti)$")
+# Linkerd 2.20 (edge 2026.6.3) is the oldest release whose chart values this program sets.
+MIN_LINKERD_CHART = (2026, 6, 3)
+# Linkerd 2.20 works with Gateway API v1.2.1 up to v1.5.1.
+GATEWAY_API_RANGE = ((1, 2, 1), (1, 5, 1))
+# Linkerd's HA control plane spreads 3 replicas over distinct nodes.
+HA_MIN_NODES = 3
 
 
 class ConfigError(pulumi.RunError):
@@ -75,6 +85,27 @@ class LocalClusterSettings:
 
 
 @dataclass(frozen=True)
+class MeshSettings:
+    """Linkerd: version, availability and how its identity issuer is managed."""
+
+    linkerd_version: str
+    gateway_api_version: str
+    high_availability: bool
+    identity_rotation: bool
+    trust_anchor_validity_days: int
+    issuer_validity_days: int
+
+
+@dataclass(frozen=True)
+class TelemetrySettings:
+    """Prometheus storage; Grafana and the Linkerd dashboard need no tuning."""
+
+    prometheus_retention: str
+    prometheus_persistence: bool
+    prometheus_storage_size: str
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the program builds, validated."""
 
@@ -83,6 +114,8 @@ class Settings:
     environment: str
     aks: AksSettings | None
     local: LocalClusterSettings | None
+    mesh: MeshSettings
+    telemetry: TelemetrySettings
 
     @property
     def is_prod(self) -> bool:
@@ -101,7 +134,56 @@ def _settings(r: _Reader, project: str, stack: str) -> Settings:
     environment = r.choice("environment", ENVIRONMENTS)
     aks = _aks(r, project, stack, environment) if environment != "local" else None
     local = _local(r) if environment == "local" else None
-    return Settings(project=project, stack=stack, environment=environment, aks=aks, local=local)
+    mesh = _mesh(r)
+    if mesh.high_availability and aks is not None:
+        pool = aks.user_pool
+        nodes = pool.min_count if pool.autoscaling else pool.count
+        key = "nodeMinCount" if pool.autoscaling else "nodeCount"
+        if nodes < HA_MIN_NODES and not r.has_problem(key):
+            r.problem(key, nodes, f">= {HA_MIN_NODES} when meshHighAvailability is true")
+    return Settings(
+        project=project,
+        stack=stack,
+        environment=environment,
+        aks=aks,
+        local=local,
+        mesh=mesh,
+        telemetry=_telemetry(r),
+    )
+
+
+def _mesh(r: _Reader) -> MeshSettings:
+    anchor_days = r.integer("trustAnchorValidityDays", minimum=365, maximum=7300)
+    issuer_days = r.integer("issuerValidityDays", minimum=90, maximum=730)
+    rotation = r.flag("identityRotation")
+    if not rotation and issuer_days >= anchor_days and not r.has_problem("trustAnchorValidityDays"):
+        r.problem(
+            "issuerValidityDays",
+            issuer_days,
+            f"less than trustAnchorValidityDays ({anchor_days}): an issuer cannot outlive its anchor",
+        )
+    return MeshSettings(
+        linkerd_version=r.check("linkerdVersion", _linkerd_version),
+        gateway_api_version=r.check("gatewayApiVersion", _gateway_api_version),
+        high_availability=r.flag("meshHighAvailability"),
+        identity_rotation=rotation,
+        trust_anchor_validity_days=anchor_days,
+        issuer_validity_days=issuer_days,
+    )
+
+
+def _telemetry(r: _Reader) -> TelemetrySettings:
+    return TelemetrySettings(
+        prometheus_retention=r.text(
+            "prometheusRetention",
+            pattern=_PROMETHEUS_DURATION,
+            allowed="a whole number of hours, days, weeks or years, e.g. 24h or 15d",
+        ),
+        prometheus_persistence=r.flag("prometheusPersistence"),
+        prometheus_storage_size=r.text(
+            "prometheusStorageSize", pattern=_QUANTITY, allowed="a size like 20Gi or 500Mi"
+        ),
+    )
 
 
 def _aks(r: _Reader, project: str, stack: str, environment: str) -> AksSettings:
@@ -198,6 +280,23 @@ def _kubernetes_version(value: str) -> str | None:
         return "MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. 1.34 or 1.34.2"
     if (int(match[1]), int(match[2])) < MIN_KUBERNETES:
         return "1.31 or newer (the pinned Linkerd needs it)"
+    return None
+
+
+def _linkerd_version(value: str) -> str | None:
+    match = _EDGE_CHART_VERSION.match(value)
+    if match is None:
+        return "an edge chart version YYYY.M.N, e.g. 2026.8.3 (not a stable-2.x tag)"
+    if tuple(int(part) for part in match.groups()) < MIN_LINKERD_CHART:
+        return "2026.6.3 (Linkerd 2.20) or newer"
+    return None
+
+
+def _gateway_api_version(value: str) -> str | None:
+    match = _GATEWAY_API_VERSION.match(value)
+    low, high = GATEWAY_API_RANGE
+    if match is None or not low <= tuple(int(part) for part in match.groups()) <= high:
+        return "v1.2.1 to v1.5.1 (what Linkerd 2.20 accepts), e.g. v1.2.1"
     return None
 
 

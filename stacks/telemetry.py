@@ -1,0 +1,145 @@
+"""Telemetry layer: Prometheus scraping Linkerd's proxies, Grafana with Linkerd's dashboards, linkerd-viz."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from stacks.config import MeshSettings, TelemetrySettings
+from stacks.helm import release
+from stacks.manifests import load_one
+from stacks.versions import GRAFANA, LINKERD_REPO, PROMETHEUS, Chart
+
+NAMESPACE = "monitoring"
+VIZ_NAMESPACE = "linkerd-viz"
+PROMETHEUS_RELEASE = "prometheus"
+GRAFANA_RELEASE = "grafana"
+GRAFANA_ADMIN_SECRET = "grafana-admin"
+# The chart names the server Service <release>-server and serves it on port 80.
+PROMETHEUS_URL = f"http://{PROMETHEUS_RELEASE}-server.{NAMESPACE}.svc.cluster.local:80"
+
+
+@dataclass(frozen=True)
+class TelemetryArgs:
+    settings: TelemetrySettings
+    mesh: MeshSettings
+    linkerd_namespace: str
+    mesh_ready: pulumi.Resource
+    """The Linkerd control plane: linkerd-viz is meshed and must wait for the injector."""
+
+
+class Telemetry(pulumi.ComponentResource):
+    """Prometheus, Grafana and the Linkerd dashboard, all reading the same Prometheus."""
+
+    prometheus_url: str
+    """In-cluster address of Prometheus; Flagger and metric templates query it."""
+    grafana_admin_password: pulumi.Output[str]
+    """Secret password of Grafana's admin user."""
+
+    def __init__(
+        self, name: str, args: TelemetryArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("platform:telemetry:Telemetry", name, None, opts)
+        s = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+
+        # Unmeshed: Prometheus scrapes proxies' admin ports, which accept plain connections.
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=NAMESPACE),
+            opts=child,
+        )
+        release(
+            f"{name}-prometheus",
+            chart=PROMETHEUS,
+            release_name=PROMETHEUS_RELEASE,
+            namespace=namespace.metadata.name,
+            values=_prometheus_values(s),
+            parent=self,
+        )
+
+        password = random.RandomPassword(
+            f"{name}-grafana-admin-password", length=32, special=False, opts=child
+        )
+        admin_secret = k8s.core.v1.Secret(
+            f"{name}-grafana-admin",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=GRAFANA_ADMIN_SECRET, namespace=namespace.metadata.name
+            ),
+            string_data={"admin-user": "admin", "admin-password": password.result},
+            opts=child,
+        )
+        release(
+            f"{name}-grafana",
+            chart=GRAFANA,
+            release_name=GRAFANA_RELEASE,
+            namespace=namespace.metadata.name,
+            values=_grafana_values(admin_secret.metadata.name),
+            parent=self,
+        )
+
+        # Helm-installed viz does not create its namespace; `linkerd viz` commands find it by
+        # this label and read the external Prometheus from the annotation.
+        viz_namespace = k8s.core.v1.Namespace(
+            f"{name}-viz-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=VIZ_NAMESPACE,
+                labels={
+                    "linkerd.io/extension": "viz",
+                    "pod-security.kubernetes.io/enforce": "privileged",
+                },
+                annotations={"viz.linkerd.io/external-prometheus": PROMETHEUS_URL},
+            ),
+            opts=child,
+        )
+        release(
+            f"{name}-linkerd-viz",
+            chart=Chart(LINKERD_REPO, "linkerd-viz", args.mesh.linkerd_version),
+            release_name="linkerd-viz",
+            namespace=viz_namespace.metadata.name,
+            values=_viz_values(args.mesh, args.linkerd_namespace),
+            parent=self,
+            depends_on=[args.mesh_ready],
+        )
+
+        self.prometheus_url = PROMETHEUS_URL
+        self.grafana_admin_password = password.result
+        self.register_outputs({"prometheus_url": self.prometheus_url})
+
+
+def _prometheus_values(s: TelemetrySettings) -> dict[str, Any]:
+    values = load_one("telemetry/prometheus-values.yaml")
+    server = values["server"]
+    server["retention"] = s.prometheus_retention
+    server["persistentVolume"]["enabled"] = s.prometheus_persistence
+    server["persistentVolume"]["size"] = s.prometheus_storage_size
+    return values
+
+
+def _grafana_values(admin_secret: pulumi.Output[str]) -> dict[str, Any]:
+    values = load_one("telemetry/grafana-values.yaml")
+    values["admin"]["existingSecret"] = admin_secret
+    (datasource,) = values["datasources"]["datasources.yaml"]["datasources"]
+    datasource["url"] = PROMETHEUS_URL
+    return values
+
+
+def _viz_values(mesh: MeshSettings, linkerd_namespace: str) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "linkerdNamespace": linkerd_namespace,
+        # Use the platform's Prometheus, not viz's own one that keeps 6 hours in memory.
+        "prometheus": {"enabled": False},
+        "prometheusUrl": PROMETHEUS_URL,
+    }
+    if mesh.high_availability:
+        values |= {
+            "enablePodAntiAffinity": True,
+            "enablePodDisruptionBudget": True,
+            "tap": {"replicas": 3},
+            "metricsAPI": {"replicas": 3},
+        }
+    return values

@@ -1,0 +1,35 @@
+"""Pinned charts and images: every version the platform installs, in one place.
+
+Each entry was checked against the chart's own values.yaml and templates at that version. Bump a
+version only after re-reading them; tests/test_chart_values.py lists the keys that were checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Chart:
+    repo: str
+    name: str
+    version: str
+
+
+LINKERD_REPO = "https://helm.linkerd.io/edge"
+# The open-source stable channel is frozen at 2.14; edge is the maintained channel.
+# 2026.8.3 is edge-26.8.3; the version itself is a stack setting (linkerdVersion).
+LINKERD_CHECKED_VERSION = "2026.8.3"
+
+PROMETHEUS = Chart("https://prometheus-community.github.io/helm-charts", "prometheus", "29.27.0")
+# The Grafana chart moved from grafana/helm-charts to grafana-community in 2026.
+GRAFANA = Chart("https://grafana-community.github.io/helm-charts", "grafana", "12.11.1")
+CERT_MANAGER = Chart("https://charts.jetstack.io", "cert-manager", "v1.21.1")
+
+
+def gateway_api_crds_url(version: str) -> str:
+    """Release asset with the standard-channel Gateway API CRDs for `version` (e.g. v1.2.1)."""
+    return (
+        "https://github.com/kubernetes-sigs/gateway-api/releases/download/"
+        f"{version}/standard-install.yaml"
+    )
