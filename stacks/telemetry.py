@@ -107,7 +107,7 @@ class Telemetry(pulumi.ComponentResource):
         )
 
         self.prometheus_url = PROMETHEUS_URL
-        self.grafana_admin_password = password.result
+        self.grafana_admin_password = pulumi.Output.secret(password.result)
         self.register_outputs({"prometheus_url": self.prometheus_url})
 
 

@@ -13,15 +13,17 @@ from typing import Any
 
 import pulumi
 import yaml
-from google.protobuf import json_format
 from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
+
+from tests.fake_tls import provider_state
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
 NAME = PROJECT["name"]
 STACKS = ("dev", "prod", "local")
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 _SECRET_SIG = rpc._special_sig_key  # type: ignore[attr-defined]
 _SECRET_VALUE = rpc._special_secret_sig  # type: ignore[attr-defined]
 
@@ -70,6 +72,7 @@ class Registration:
     name: str
     inputs: dict[str, Any]
     secret_inputs: set[str]
+    """Paths of inputs the program marked secret: "kubeconfig", "stringData/tls.key"."""
     parent: str
     provider: str
     protect: bool
@@ -79,6 +82,11 @@ class Registration:
 
     def __str__(self) -> str:
         return f"{self.type} {self.name!r}"
+
+    def is_secret(self, path: str) -> bool:
+        """Whether the input at `path` ("stringData/tls.key") or an object holding it is secret."""
+        parts = path.split("/")
+        return any("/".join(parts[:n]) in self.secret_inputs for n in range(1, len(parts) + 1))
 
 
 @dataclass
@@ -104,6 +112,25 @@ class Run:
     def by_urn(self, urn: str) -> Registration:
         return next(r for r in self.resources if r.urn == urn)
 
+    def waits_for(self, later: Registration, earlier: Registration) -> bool:
+        """Whether the engine creates `earlier` before `later` (directly or through others)."""
+        seen: set[str] = set()
+        pending = list(later.dependencies)
+        while pending:
+            urn = pending.pop()
+            if urn == earlier.urn:
+                return True
+            if urn not in seen:
+                seen.add(urn)
+                pending.extend(self.by_urn(urn).dependencies)
+        return False
+
+    def release(self, release_name: str) -> Registration:
+        """The Helm release installed under `release_name`."""
+        found = [r for r in self.of_type(HELM_RELEASE) if r.inputs.get("name") == release_name]
+        assert len(found) == 1, f"expected one Helm release {release_name!r}, found {len(found)}"
+        return found[0]
+
 
 class RecordingMocks(pulumi.runtime.Mocks):
     """Answers like the providers would, enough for outputs other resources read."""
@@ -127,6 +154,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
             resource_id = f"/subscriptions/sub/resourceGroups/rg/{args.name}"
             state.setdefault("name", args.name)
             return resource_id, state
+        provided = provider_state(args.typ, args.inputs)
+        if provided is not None:
+            state |= provided
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
@@ -154,13 +184,14 @@ class RecordingMonitor(mocks.MockMonitor):
     def RegisterResource(self, request):  # gRPC method name
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            raw = json_format.MessageToDict(request.object)
+            secret_paths: set[str] = set()
+            inputs = _unwrap(rpc.deserialize_properties(request.object), "", secret_paths)
             self.run.resources.append(
                 Registration(
                     type=request.type,
                     name=request.name,
-                    inputs=rpc.deserialize_properties(request.object),
-                    secret_inputs={key for key, value in raw.items() if _is_secret(value)},
+                    inputs=inputs,
+                    secret_inputs=secret_paths,
                     parent=request.parent,
                     provider=request.provider,
                     protect=request.protect,
@@ -172,8 +203,16 @@ class RecordingMonitor(mocks.MockMonitor):
         return response
 
 
-def _is_secret(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(_SECRET_SIG) == _SECRET_VALUE
+def _unwrap(value: Any, path: str, secret_paths: set[str]) -> Any:
+    """Plain values with secrets unwrapped; the path of every secret is added to secret_paths."""
+    if isinstance(value, dict) and value.get(_SECRET_SIG) == _SECRET_VALUE:
+        secret_paths.add(path)
+        return _unwrap(value.get("value"), path, secret_paths)
+    if isinstance(value, dict):
+        return {k: _unwrap(v, f"{path}/{k}" if path else k, secret_paths) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v, f"{path}/{i}", secret_paths) for i, v in enumerate(value)]
+    return value
 
 
 def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, str]:

@@ -59,6 +59,23 @@ REJECTED = [
     ("dev", {"availabilityZones": ["4"]}, "availabilityZones", "zone numbers"),
     ("dev", {"adminGroupObjectIds": ["admins"]}, "adminGroupObjectIds", "GUID"),
     ("local", {"kubeContext": ""}, "kubeContext", "context"),
+    ("dev", {"linkerdVersion": "stable-2.14.10"}, "linkerdVersion", "edge chart version"),
+    ("dev", {"linkerdVersion": "2025.12.1"}, "linkerdVersion", "2026.6.3 (Linkerd 2.20) or newer"),
+    ("dev", {"gatewayApiVersion": "v1.1.0"}, "gatewayApiVersion", "v1.2.1 to v1.5.1"),
+    ("dev", {"gatewayApiVersion": "1.2.1"}, "gatewayApiVersion", "v1.2.1 to v1.5.1"),
+    ("dev", {"trustAnchorValidityDays": 30}, "trustAnchorValidityDays", "365-7300"),
+    ("dev", {"issuerValidityDays": 30}, "issuerValidityDays", "90-730"),
+    (
+        "dev",
+        {"issuerValidityDays": 700, "trustAnchorValidityDays": 400},
+        "issuerValidityDays",
+        "less than trustAnchorValidityDays",
+    ),
+    ("dev", {"meshHighAvailability": True, "nodeCount": 2}, "nodeCount", ">= 3"),
+    ("dev", {"meshHighAvailability": "yes"}, "meshHighAvailability", "true | false"),
+    ("dev", {"prometheusRetention": "0h"}, "prometheusRetention", "hours, days"),
+    ("dev", {"prometheusRetention": "forever"}, "prometheusRetention", "hours, days"),
+    ("dev", {"prometheusStorageSize": "50GB"}, "prometheusStorageSize", "20Gi"),
 ]
 
 

@@ -1,0 +1,143 @@
+"""Telemetry layer: one Prometheus address everywhere, Linkerd's labels, storage per stack, Grafana."""
+
+from __future__ import annotations
+
+import re
+
+from tests.harness import Run
+
+PROMETHEUS_URL = "http://prometheus-server.monitoring.svc.cluster.local:80"
+
+
+def prometheus_values(run: Run) -> dict:
+    return run.release("prometheus").inputs["values"]
+
+
+def test_one_prometheus_address_everywhere(stack_run: Run) -> None:
+    run = stack_run
+    prometheus = run.release("prometheus").inputs
+    # The chart names its server Service <release>-server, port 80.
+    derived = f"http://{prometheus['name']}-server.{prometheus['namespace']}.svc.cluster.local:80"
+    assert run.outputs["prometheusUrl"] == derived == PROMETHEUS_URL
+    viz = run.release("linkerd-viz").inputs["values"]
+    assert viz["prometheusUrl"] == derived
+    assert viz["prometheus"] == {"enabled": False}, "viz would run its own 6h Prometheus"
+    grafana = run.release("grafana").inputs["values"]
+    (source,) = grafana["datasources"]["datasources.yaml"]["datasources"]
+    assert source["url"] == derived
+
+
+def test_prometheus_scrapes_every_10s(stack_run: Run) -> None:
+    server = prometheus_values(stack_run)["server"]
+    assert server["global"]["scrape_interval"] == "10s"
+    assert server["global"]["scrape_timeout"] == "10s"
+
+
+def test_linkerd_proxy_job_adds_namespace_and_deployment_labels(stack_run: Run) -> None:
+    job = prometheus_values(stack_run)["scrapeConfigs"]["linkerd-proxy"]
+    rules = job["relabel_configs"]
+    keep = rules[0]
+    assert keep["action"] == "keep"
+    assert keep["source_labels"] == [
+        "__meta_kubernetes_pod_container_name",
+        "__meta_kubernetes_pod_container_port_name",
+        "__meta_kubernetes_pod_label_linkerd_io_control_plane_ns",
+    ]
+    # The control-plane namespace in the regex is the one the mesh layer creates.
+    assert re.fullmatch(keep["regex"], "linkerd-proxy;linkerd-admin;linkerd")
+    assert not re.fullmatch(keep["regex"], "podinfo;http;linkerd")
+    targets = {r.get("target_label") for r in rules if r["action"] == "replace"}
+    assert {"namespace", "pod"} <= targets
+    labelmaps = [r["regex"] for r in rules if r["action"] == "labelmap"]
+    # linkerd.io/proxy-deployment=podinfo -> deployment="podinfo", what Flagger queries.
+    pod_label = "__meta_kubernetes_pod_label_linkerd_io_proxy_deployment"
+    assert any(re.fullmatch(regex, pod_label) for regex in labelmaps)
+    assert job["kubernetes_sd_configs"] == [{"role": "pod"}]
+
+
+def test_unused_subcharts_are_off(stack_run: Run) -> None:
+    values = prometheus_values(stack_run)
+    for subchart in (
+        "alertmanager",
+        "kube-state-metrics",
+        "prometheus-node-exporter",
+        "prometheus-pushgateway",
+    ):
+        assert values[subchart] == {"enabled": False}, subchart
+    assert values["scrapeConfigs"]["prometheus-pushgateway"] == {"enabled": False}
+
+
+def test_retention_and_storage_per_stack(runs: dict[str, Run]) -> None:
+    prod = prometheus_values(runs["prod"])["server"]
+    assert prod["retention"] == "15d"
+    assert prod["persistentVolume"] == {"enabled": True, "size": "50Gi"}
+    for stack in ("dev", "local"):
+        server = prometheus_values(runs[stack])["server"]
+        assert server["retention"] == "24h", stack
+        assert server["persistentVolume"]["enabled"] is False, stack
+
+
+def test_grafana_admin_password_is_generated_and_secret(stack_run: Run) -> None:
+    run = stack_run
+    values = run.release("grafana").inputs["values"]
+    secrets = [
+        r
+        for r in run.of_type("kubernetes:core/v1:Secret")
+        if r.inputs["metadata"]["name"] == values["admin"]["existingSecret"]
+    ]
+    assert len(secrets) == 1, "Grafana's admin Secret is not created by the stack"
+    secret = secrets[0]
+    assert secret.inputs["metadata"]["namespace"] == run.release("grafana").inputs["namespace"]
+    assert set(secret.inputs["stringData"]) == {
+        values["admin"]["userKey"],
+        values["admin"]["passwordKey"],
+    }
+    assert secret.is_secret("stringData/admin-password")
+    password = secret.inputs["stringData"]["admin-password"]
+    assert len(password) >= 24
+    assert password not in str(values), "admin password in Helm values"
+    assert "grafanaAdminPassword" in run.secret_outputs
+    assert run.outputs["grafanaAdminPassword"] == password
+
+
+def test_grafana_is_provisioned_with_linkerd_dashboards(stack_run: Run) -> None:
+    values = stack_run.release("grafana").inputs["values"]
+    (source,) = values["datasources"]["datasources.yaml"]["datasources"]
+    dashboards = values["dashboards"]["linkerd"]
+    assert dashboards["top-line"]["gnetId"] == 15474
+    assert dashboards["deployment"]["gnetId"] == 15475
+    # Linkerd's dashboards look the data source up by this name.
+    assert {d["datasource"] for d in dashboards.values()} == {source["name"]} == {"prometheus"}
+    (provider,) = values["dashboardProviders"]["dashboardproviders.yaml"]["providers"]
+    assert provider["name"] in values["dashboards"]
+    assert values["service"]["type"] == "ClusterIP", "Grafana must not be exposed by default"
+
+
+def test_viz_is_meshed_after_the_control_plane_and_labelled(stack_run: Run) -> None:
+    run = stack_run
+    viz = run.release("linkerd-viz")
+    assert run.waits_for(viz, run.release("linkerd-control-plane"))
+    (namespace,) = [
+        r
+        for r in run.of_type("kubernetes:core/v1:Namespace")
+        if r.inputs["metadata"]["name"] == viz.inputs["namespace"]
+    ]
+    metadata = namespace.inputs["metadata"]
+    assert metadata["labels"]["linkerd.io/extension"] == "viz"
+    assert metadata["annotations"]["viz.linkerd.io/external-prometheus"] == PROMETHEUS_URL
+
+
+def test_prometheus_and_grafana_do_not_wait_for_the_mesh(stack_run: Run) -> None:
+    run = stack_run
+    for name in ("prometheus", "grafana"):
+        for mesh_release in ("linkerd-crds", "linkerd-control-plane"):
+            assert not run.waits_for(run.release(name), run.release(mesh_release)), (
+                f"{name} needlessly waits for {mesh_release}"
+            )
+
+
+def test_prod_viz_is_highly_available(runs: dict[str, Run]) -> None:
+    prod = runs["prod"].release("linkerd-viz").inputs["values"]
+    assert prod["tap"] == {"replicas": 3}
+    assert prod["enablePodDisruptionBudget"] is True
+    assert "tap" not in runs["dev"].release("linkerd-viz").inputs["values"]
