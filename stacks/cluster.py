@@ -9,8 +9,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_azure_native import authorization, containerservice, resources
 
-from stacks.config import AksSettings, NodePool
 from stacks.kubeconfig import non_interactive
+from stacks.settings import AksSettings, NodePool
 
 # Built-in role "Azure Kubernetes Service RBAC Cluster Admin": full access to every namespace.
 CLUSTER_ADMIN_ROLE_ID = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"

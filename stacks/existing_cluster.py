@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stacks.config import LocalClusterSettings
+from stacks.settings import LocalClusterSettings
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
-from stacks.config import MeshSettings
 from stacks.helm import release
+from stacks.settings import MeshSettings
 from stacks.versions import CERT_MANAGER
 
 ISSUER_SECRET = "linkerd-identity-issuer"

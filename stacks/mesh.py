@@ -8,10 +8,10 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stacks.config import MeshSettings
 from stacks.helm import release
 from stacks.identity import MeshIdentity, MeshIdentityArgs
 from stacks.manifests import load_one
+from stacks.settings import MeshSettings
 from stacks.versions import LINKERD_REPO, Chart, gateway_api_crds_url
 
 NAMESPACE = "linkerd"

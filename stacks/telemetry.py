@@ -9,9 +9,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from stacks.config import MeshSettings, TelemetrySettings
 from stacks.helm import release
 from stacks.manifests import load_one
+from stacks.settings import MeshSettings, TelemetrySettings
 from stacks.versions import GRAFANA, LINKERD_REPO, PROMETHEUS, Chart
 
 NAMESPACE = "monitoring"

@@ -1,0 +1,128 @@
+"""Settings: the typed, validated values every layer receives (built by stacks/config.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class NodePool:
+    vm_size: str
+    count: int
+    autoscaling: bool
+    min_count: int
+    max_count: int
+
+
+@dataclass(frozen=True)
+class AksSettings:
+    """What the cluster layer needs to create an AKS cluster."""
+
+    location: str
+    resource_group_name: str
+    cluster_name: str
+    kubernetes_version: str
+    sku_tier: str
+    system_pool: NodePool
+    user_pool: NodePool
+    availability_zones: tuple[str, ...]
+    upgrade_channel: str
+    node_os_upgrade_channel: str
+    network_policy: str
+    authorized_ip_ranges: tuple[str, ...]
+    disable_local_accounts: bool
+    admin_group_object_ids: tuple[str, ...]
+    kubelogin_mode: str
+    protect: bool
+
+
+@dataclass(frozen=True)
+class LocalClusterSettings:
+    """An existing cluster reached through a kubeconfig context."""
+
+    kube_context: str
+    kubeconfig_path: str | None
+
+
+@dataclass(frozen=True)
+class MeshSettings:
+    """Linkerd: version, availability and how its identity issuer is managed."""
+
+    linkerd_version: str
+    gateway_api_version: str
+    high_availability: bool
+    identity_rotation: bool
+    trust_anchor_validity_days: int
+    issuer_validity_days: int
+
+
+@dataclass(frozen=True)
+class TelemetrySettings:
+    """Prometheus storage; Grafana and the Linkerd dashboard need no tuning."""
+
+    prometheus_retention: str
+    prometheus_persistence: bool
+    prometheus_storage_size: str
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """Flagger itself and where it sends canary events."""
+
+    flagger_replicas: int
+    alert_provider: str
+    """none, slack or msteams."""
+    alert_channel: str
+    alert_webhook_url: pulumi.Output[str] | None
+    """Secret; None unless alert_provider is slack or msteams."""
+
+
+@dataclass(frozen=True)
+class CanarySettings:
+    """Flagger's analysis: how fast traffic moves and what counts as healthy."""
+
+    interval_seconds: int
+    threshold: int
+    max_weight: int
+    step_weight: int
+    metric_interval_seconds: int
+    success_rate: int
+    """percent, 1-100"""
+    latency_p99_ms: int
+    progress_deadline_seconds: int
+    manual_promotion: bool
+
+
+@dataclass(frozen=True)
+class WorkloadSettings:
+    """podinfo: where it runs, which version, and how far it may scale."""
+
+    namespace: str
+    version: str
+    retry: str
+    faults: str
+    """none, errors or latency."""
+    min_replicas: int
+    max_replicas: int
+    canary: CanarySettings
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the program builds, validated."""
+
+    project: str
+    stack: str
+    environment: str
+    aks: AksSettings | None
+    local: LocalClusterSettings | None
+    mesh: MeshSettings
+    telemetry: TelemetrySettings
+    delivery: DeliverySettings
+    workload: WorkloadSettings
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
