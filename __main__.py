@@ -2,13 +2,17 @@
 
 import pulumi
 
-from stacks import config
+from stacks import config, workload
 from stacks.cluster import AksCluster, AksClusterArgs
+from stacks.delivery import Delivery, DeliveryArgs
 from stacks.existing_cluster import ExistingCluster, ExistingClusterArgs
 from stacks.mesh import Mesh, MeshArgs
-from stacks.telemetry import Telemetry, TelemetryArgs
+from stacks.telemetry import PROMETHEUS_URL, Telemetry, TelemetryArgs
+from stacks.workload import Workload, WorkloadArgs
 
+# 0. Everything is checked before anything is created: config values, then the workload's names.
 settings = config.load()
+podinfo_manifests = workload.prepare(settings.workload, settings.delivery, PROMETHEUS_URL)
 tags = {"project": settings.project, "stack": settings.stack, "managed-by": "pulumi"}
 
 # 1. Cluster: a hardened AKS cluster, or an existing cluster's context for the local stack.
@@ -33,7 +37,7 @@ in_cluster = pulumi.ResourceOptions(providers=[provider])
 mesh = Mesh("mesh", MeshArgs(settings=settings.mesh), opts=in_cluster)
 pulumi.export("trustAnchorExpiry", mesh.trust_anchor_expiry)
 
-# 3. Telemetry: Prometheus, Grafana, Linkerd dashboard (in parallel with the mesh, but viz).
+# 3. Telemetry: Prometheus and Grafana in parallel with the mesh; linkerd-viz after it.
 telemetry = Telemetry(
     "telemetry",
     TelemetryArgs(
@@ -46,3 +50,30 @@ telemetry = Telemetry(
 )
 pulumi.export("prometheusUrl", telemetry.prometheus_url)
 pulumi.export("grafanaAdminPassword", telemetry.grafana_admin_password)
+
+# 4. Delivery: Flagger, meshed, reading the telemetry layer's Prometheus.
+delivery = Delivery(
+    "delivery",
+    DeliveryArgs(
+        settings=settings.delivery,
+        prometheus_url=telemetry.prometheus_url,
+        cluster_name=settings.stack,
+        mesh_ready=mesh.control_plane,
+    ),
+    opts=in_cluster,
+)
+
+# 5. Workload: podinfo under a Canary; changing podinfoVersion starts a release.
+podinfo = Workload(
+    "workload",
+    WorkloadArgs(
+        settings=settings.workload,
+        delivery=settings.delivery,
+        manifests=podinfo_manifests,
+        mesh_ready=mesh.control_plane,
+        flagger=delivery.flagger,
+    ),
+    opts=in_cluster,
+)
+pulumi.export("workloadNamespace", settings.workload.namespace)
+pulumi.export("rolloutPlan", podinfo.rollout_plan)

@@ -101,7 +101,7 @@ def duration_between(
     """A check for a Flagger duration within [low, high] seconds."""
 
     def check(value: str) -> str | None:
-        allowed = f"seconds or minutes like {example}, from {_human(low_seconds)} to {_human(high_seconds)}"
+        allowed = f"seconds or minutes like {example}, from {flagger_duration(low_seconds)} to {flagger_duration(high_seconds)}"
         if FLAGGER_DURATION.match(value) is None:
             return allowed
         return None if low_seconds <= flagger_seconds(value) <= high_seconds else allowed
@@ -135,5 +135,6 @@ def https_url(value: str) -> str | None:
     return None if parsed.scheme == "https" and parsed.netloc else "an https:// webhook URL"
 
 
-def _human(seconds: int) -> str:
+def flagger_duration(seconds: int) -> str:
+    """30 -> "30s", 120 -> "2m": the shortest Flagger duration for `seconds`."""
     return f"{seconds // 60}m" if seconds % 60 == 0 and seconds >= 60 else f"{seconds}s"

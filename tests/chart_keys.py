@@ -85,6 +85,17 @@ CHECKED_KEYS: dict[tuple[str, str], frozenset[str]] = {
         }
     ),
     ("cert-manager", "v1.21.1"): frozenset({"crds.enabled", "crds.keep"}),
+    ("flagger", "1.44.0"): frozenset(
+        {
+            "meshProvider",
+            "metricsServer",
+            "linkerdAuthPolicy.create",
+            "clusterName",
+            "leaderElection.enabled",
+            "leaderElection.replicaCount",
+        }
+    ),
+    ("loadtester", "0.38.0"): frozenset({"replicaCount", "cmd.timeout", "cmd.namespaceRegexp"}),
 }
 
 

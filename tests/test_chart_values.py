@@ -25,7 +25,13 @@ def test_a_misspelled_key_is_caught() -> None:
 def test_every_release_is_pinned_to_a_repository_and_version(stack_run: Run) -> None:
     pinned = {
         (chart.name, chart.repo, chart.version)
-        for chart in (versions.PROMETHEUS, versions.GRAFANA, versions.CERT_MANAGER)
+        for chart in (
+            versions.PROMETHEUS,
+            versions.GRAFANA,
+            versions.CERT_MANAGER,
+            versions.FLAGGER,
+            versions.LOADTESTER,
+        )
     }
     for release in stack_run.of_type(HELM_RELEASE):
         inputs = release.inputs

@@ -32,7 +32,7 @@ def issuer_secret(run: Run) -> dict:
 
 def test_gateway_api_then_linkerd_crds_then_control_plane(stack_run: Run) -> None:
     run = stack_run
-    gateway = run.one(GATEWAY_CRDS)
+    gateway = run.one(GATEWAY_CRDS, "mesh-gateway-api-crds")
     assert gateway.inputs["file"].endswith(
         "/gateway-api/releases/download/v1.2.1/standard-install.yaml"
     )

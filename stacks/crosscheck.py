@@ -1,0 +1,150 @@
+"""Cross-checks of the workload's names: every reference from the Canary must land on a real object.
+
+Flagger accepts a Canary whose targetRef, templateRef or webhook points nowhere and only fails at
+release time; these checks fail `pulumi up` (and `make validate`) before anything is applied.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlparse
+
+from stacks.podinfo import LOADTESTER_RELEASE, PodinfoManifests
+
+# Which load-tester endpoint each kind of webhook must call.
+_WEBHOOK_PATHS = {
+    "pre-rollout": "/",
+    "rollout": "/",
+    "post-rollout": "/",
+    "rollback": "/rollback/check",
+    "confirm-rollout": "/gate/check",
+    "confirm-promotion": "/gate/check",
+    "confirm-traffic-increase": "/gate/check",
+}
+_URL_IN_COMMAND = re.compile(r"https?://[^\s'\"|]+")
+
+
+def problems(m: PodinfoManifests, prometheus_url: str) -> list[str]:
+    """Every broken reference in `m`, as readable sentences; empty when all names match."""
+    found: list[str] = []
+    canary = m.canary
+    spec = canary["spec"]
+    ns = canary["metadata"]["namespace"]
+
+    for obj in m.all()[1:]:
+        if obj["metadata"].get("namespace") != ns:
+            found.append(f"{_name(obj)} is not in the workload namespace {ns}")
+    if m.namespace["metadata"]["name"] != ns:
+        found.append(f"Namespace {m.namespace['metadata']['name']} is not the canary's {ns}")
+
+    found += _ref("Canary targetRef", spec["targetRef"], m.deployment)
+    found += _ref("Canary autoscalerRef", spec["autoscalerRef"], m.autoscaler)
+    found += _ref("HPA scaleTargetRef", m.autoscaler["spec"]["scaleTargetRef"], m.deployment)
+    if "replicas" in m.deployment["spec"]:
+        found.append("Deployment podinfo declares replicas, which Flagger and the HPA own")
+    template_labels = m.deployment["spec"]["template"]["metadata"].get("labels", {})
+    for key, value in m.deployment["spec"]["selector"]["matchLabels"].items():
+        if template_labels.get(key) != value:
+            found.append(f"Deployment selector {key}={value} does not match its pod labels")
+
+    templates = {(t["metadata"]["namespace"], t["metadata"]["name"]): t for t in m.metric_templates}
+    for metric in spec["analysis"].get("metrics", []):
+        ref = metric.get("templateRef")
+        if ref and (ref.get("namespace", ns), ref["name"]) not in templates:
+            found.append(
+                f"metric {metric['name']}: no MetricTemplate {ref['name']} in {ref.get('namespace', ns)}"
+            )
+    for template in m.metric_templates:
+        if template["spec"]["provider"].get("address") != prometheus_url:
+            found.append(
+                f"{_name(template)} queries {template['spec']['provider'].get('address')}, not {prometheus_url}"
+            )
+
+    found += _gateway_refs(spec, ns)
+    found += _webhooks(spec, ns)
+    found += _alerts(spec, ns, m)
+    return found
+
+
+def _name(obj: dict[str, Any]) -> str:
+    return f"{obj['kind']} {obj['metadata']['name']}"
+
+
+def _ref(what: str, ref: dict[str, Any], target: dict[str, Any]) -> list[str]:
+    if (ref.get("apiVersion"), ref.get("kind"), ref.get("name")) != (
+        target["apiVersion"],
+        target["kind"],
+        target["metadata"]["name"],
+    ):
+        return [
+            f"{what} {ref.get('kind')}/{ref.get('name')} ({ref.get('apiVersion')}) is not {_name(target)} ({target['apiVersion']})"
+        ]
+    return []
+
+
+def _apex(spec: dict[str, Any]) -> str:
+    """The Service Flagger generates for callers (service.name, else the target's name)."""
+    return spec["service"].get("name") or spec["targetRef"]["name"]
+
+
+def _gateway_refs(spec: dict[str, Any], ns: str) -> list[str]:
+    port = spec["service"]["port"]
+    refs = spec["service"].get("gatewayRefs") or []
+    if not refs:
+        return ["Canary has no service.gatewayRefs: a Gateway API provider routes nothing"]
+    found = []
+    for ref in refs:
+        wanted = {
+            "name": _apex(spec),
+            "namespace": ns,
+            "group": "core",
+            "kind": "Service",
+            "port": port,
+        }
+        wrong = {key: ref.get(key) for key, value in wanted.items() if ref.get(key) != value}
+        if wrong:
+            found.append(f"gatewayRef {wrong} must point at the apex Service: {wanted}")
+    return found
+
+
+def _webhooks(spec: dict[str, Any], ns: str) -> list[str]:
+    found = []
+    tester_host = f"{LOADTESTER_RELEASE}.{ns}"
+    canary_host = f"{_apex(spec)}-canary.{ns}"
+    port = spec["service"]["port"]
+    for hook in spec["analysis"].get("webhooks", []):
+        url = urlparse(hook["url"])
+        if url.hostname != tester_host or url.port not in (None, 80):
+            found.append(
+                f"webhook {hook['name']} calls {url.netloc}, not the load tester {tester_host}"
+            )
+        wanted_path = _WEBHOOK_PATHS.get(hook.get("type", ""), "/")
+        if (url.path or "/") != wanted_path:
+            found.append(
+                f"webhook {hook['name']} ({hook.get('type')}) calls {url.path or '/'}, not {wanted_path}"
+            )
+        for target in _URL_IN_COMMAND.findall(hook.get("metadata", {}).get("cmd", "")):
+            parsed = urlparse(target)
+            if (parsed.hostname, parsed.port) != (canary_host, port):
+                found.append(
+                    f"webhook {hook['name']} sends traffic to {parsed.netloc}, not {canary_host}:{port}"
+                )
+    return found
+
+
+def _alerts(spec: dict[str, Any], ns: str, m: PodinfoManifests) -> list[str]:
+    found = []
+    for alert in spec["analysis"].get("alerts", []):
+        ref = alert["providerRef"]
+        provider = m.alert_provider
+        if provider is None or (ref.get("namespace", ns), ref["name"]) != (
+            provider["metadata"]["namespace"],
+            provider["metadata"]["name"],
+        ):
+            found.append(f"alert {alert['name']}: no AlertProvider {ref['name']}")
+        elif provider["spec"]["secretRef"]["name"] != m.alert_secret_name:
+            found.append(
+                f"AlertProvider {ref['name']} reads Secret {provider['spec']['secretRef']['name']}, which is not created"
+            )
+    return found

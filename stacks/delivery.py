@@ -1,0 +1,82 @@
+"""Delivery layer: Flagger, meshed, steering Linkerd through the Gateway API and reading Prometheus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from stacks.helm import release
+from stacks.settings import DeliverySettings
+from stacks.versions import FLAGGER, flagger_crds_url
+
+NAMESPACE = "flagger-system"
+# Flagger's provider for Linkerd >= 2.18: HTTPRoute gateway.networking.k8s.io/v1 with a Service
+# parent. ("linkerd" would mean SMI TrafficSplit, which needs the deprecated linkerd-smi; an empty
+# value silently means istio.)
+MESH_PROVIDER = "gatewayapi:v1"
+
+
+@dataclass(frozen=True)
+class DeliveryArgs:
+    settings: DeliverySettings
+    prometheus_url: str
+    cluster_name: str
+    mesh_ready: pulumi.Resource
+    """The Linkerd control plane: Flagger is meshed and must wait for the injector."""
+
+
+class Delivery(pulumi.ComponentResource):
+    """Flagger and its CRDs."""
+
+    flagger: k8s.helm.v3.Release
+    """Canaries, metric templates and alert providers depend on this (CRDs, and Flagger
+    must outlive them on teardown to revert and release their finalizers)."""
+
+    def __init__(
+        self, name: str, args: DeliveryArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("platform:delivery:Delivery", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=NAMESPACE, annotations={"linkerd.io/inject": "enabled"}
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.mesh_ready]),
+        )
+        # Helm installs a chart's crds/ once and never upgrades them; applying the CRDs of the
+        # pinned version here upgrades them together with the chart.
+        crds = k8s.yaml.v2.ConfigFile(
+            f"{name}-flagger-crds", file=flagger_crds_url(FLAGGER.version), opts=child
+        )
+        self.flagger = release(
+            f"{name}-flagger",
+            chart=FLAGGER,
+            release_name="flagger",
+            namespace=namespace.metadata.name,
+            values=_flagger_values(args),
+            parent=self,
+            depends_on=[crds],
+            skip_crds=True,
+        )
+        self.register_outputs({})
+
+
+def _flagger_values(args: DeliveryArgs) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "meshProvider": MESH_PROVIDER,
+        "metricsServer": args.prometheus_url,
+        # Our Prometheus is not meshed, so no Linkerd AuthorizationPolicy is needed to reach it
+        # (that policy is only for linkerd-viz's own Prometheus).
+        "linkerdAuthPolicy": {"create": False},
+        "clusterName": args.cluster_name,
+    }
+    replicas = args.settings.flagger_replicas
+    if replicas > 1:
+        # The chart has no top-level replicaCount: replicas come with leader election.
+        values["leaderElection"] = {"enabled": True, "replicaCount": replicas}
+    return values

@@ -1,0 +1,147 @@
+"""Workload layer: podinfo in a meshed namespace, released by a Flagger Canary, plus its load tester."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from stacks import crosscheck, podinfo
+from stacks.config_reader import ConfigError
+from stacks.helm import release
+from stacks.rollout_plan import plan
+from stacks.settings import DeliverySettings, WorkloadSettings
+from stacks.versions import LOADTESTER
+
+# Pulumi must not wait for podinfo to become ready: Flagger scales it to zero between releases.
+_SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+
+
+def prepare(
+    workload: WorkloadSettings, delivery: DeliverySettings, prometheus_url: str
+) -> podinfo.PodinfoManifests:
+    """Render the workload's objects and check every name they share; raise before any resource
+    of the platform exists if they do not fit together."""
+    manifests = podinfo.render(
+        workload, prometheus_url, delivery.alert_provider, delivery.alert_channel
+    )
+    broken = crosscheck.problems(manifests, prometheus_url)
+    if broken:
+        listed = "\n".join(f"  - {p}" for p in broken)
+        raise ConfigError(f"podinfo manifests do not fit together; nothing was created:\n{listed}")
+    return manifests
+
+
+@dataclass(frozen=True)
+class WorkloadArgs:
+    settings: WorkloadSettings
+    delivery: DeliverySettings
+    manifests: podinfo.PodinfoManifests
+    """From prepare(): rendered and cross-checked before anything was created."""
+    mesh_ready: pulumi.Resource
+    """The Linkerd control plane: no pod of this namespace may start before the injector."""
+    flagger: pulumi.Resource
+    """Flagger's release: its CRDs must exist first, and it must outlive the Canary."""
+
+
+class Workload(pulumi.ComponentResource):
+    """podinfo, its HPA, metric templates, Canary, alerting and load tester."""
+
+    rollout_plan: str
+    """How long a healthy release takes to be promoted and a failing one to be rolled back."""
+
+    def __init__(
+        self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("platform:workload:Workload", name, None, opts)
+        s = args.settings
+        manifests = args.manifests
+        child = pulumi.ResourceOptions(parent=self)
+
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=manifests.namespace["metadata"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.mesh_ready]),
+        )
+        ns = namespace.metadata.name
+        tester = release(
+            f"{name}-loadtester",
+            chart=LOADTESTER,
+            release_name=podinfo.LOADTESTER_RELEASE,
+            namespace=ns,
+            values={
+                # Gate and rollback state lives in the pod's memory: one replica only.
+                "replicaCount": 1,
+                "cmd": {"timeout": "1h", "namespaceRegexp": f"^{s.namespace}$"},
+            },
+            parent=self,
+        )
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-podinfo",
+            metadata=_meta(manifests.deployment, ns, _SKIP_AWAIT),
+            spec=manifests.deployment["spec"],
+            # Flagger scales this Deployment; its replica count is never Pulumi's.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["spec.replicas"]),
+        )
+        autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{name}-podinfo-hpa",
+            metadata=_meta(manifests.autoscaler, ns),
+            spec=manifests.autoscaler["spec"],
+            opts=child,
+        )
+        flagger_objects = pulumi.ResourceOptions(parent=self, depends_on=[args.flagger])
+        templates = [
+            _custom(f"{name}-metric-{t['metadata']['name']}", t, ns, flagger_objects)
+            for t in manifests.metric_templates
+        ]
+        alerting: list[pulumi.Resource] = []
+        if manifests.alert_provider is not None and args.delivery.alert_webhook_url is not None:
+            secret = k8s.core.v1.Secret(
+                f"{name}-alert-webhook",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=manifests.alert_secret_name, namespace=ns),
+                # Flagger's AlertProvider reads the webhook URL from the key "address".
+                string_data={"address": args.delivery.alert_webhook_url},
+                opts=child,
+            )
+            alerting = [
+                secret,
+                _custom(f"{name}-alert-provider", manifests.alert_provider, ns, flagger_objects),
+            ]
+        _custom(
+            f"{name}-canary",
+            manifests.canary,
+            ns,
+            # Created after everything it names; deleted before them and before Flagger, so
+            # Flagger can hand traffic back to podinfo (revertOnDeletion) on teardown.
+            pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[args.flagger, tester, deployment, autoscaler, *templates, *alerting],
+            ),
+        )
+        self.rollout_plan = plan(s.canary).describe()
+        self.register_outputs({"rollout_plan": self.rollout_plan})
+
+
+def _meta(
+    obj: dict[str, Any], namespace: pulumi.Input[str], annotations: dict[str, str] | None = None
+) -> Any:
+    """The object's metadata in the namespace Pulumi created (so the object waits for it)."""
+    metadata = dict(obj["metadata"], namespace=namespace)
+    if annotations:
+        metadata["annotations"] = {**metadata.get("annotations", {}), **annotations}
+    return metadata
+
+
+def _custom(
+    name: str, obj: dict[str, Any], namespace: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> k8s.apiextensions.CustomResource:
+    return k8s.apiextensions.CustomResource(
+        name,
+        api_version=obj["apiVersion"],
+        kind=obj["kind"],
+        metadata=_meta(obj, namespace),
+        spec=obj["spec"],
+        opts=opts,
+    )
