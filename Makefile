@@ -1,4 +1,4 @@
-# One command per job; CI (.ci/run) runs `make lint` and `make test`.
+# One command per job; CI (.ci/run) runs `make lint`, `make test` and `make validate`.
 VENV ?= venv
 PY := $(VENV)/bin/python
 
@@ -19,6 +19,9 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+
+validate: install
+	$(PY) scripts/validate.py
 
 bench: install
 	$(PY) scripts/bench.py

@@ -1,0 +1,57 @@
+"""Delivery layer: Flagger wired to the mesh (Gateway API) and to the platform's Prometheus."""
+
+from __future__ import annotations
+
+from stacks import versions
+from tests.harness import Run
+
+CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile"
+
+
+def test_flagger_uses_the_gateway_api_provider_and_platform_prometheus(stack_run: Run) -> None:
+    flagger = stack_run.release("flagger")
+    values = flagger.inputs["values"]
+    # "linkerd" would need the deprecated SMI extension; "" silently means istio.
+    assert values["meshProvider"] == "gatewayapi:v1"
+    assert values["metricsServer"] == stack_run.outputs["prometheusUrl"]
+    assert values["linkerdAuthPolicy"] == {"create": False}
+    assert (flagger.inputs["chart"], flagger.inputs["version"]) == ("flagger", "1.44.0")
+    assert flagger.inputs["repositoryOpts"]["repo"] == "https://flagger.app"
+
+
+def test_flagger_is_meshed_after_the_control_plane(stack_run: Run) -> None:
+    run = stack_run
+    (namespace,) = [
+        r
+        for r in run.of_type("kubernetes:core/v1:Namespace")
+        if r.inputs["metadata"]["name"] == run.release("flagger").inputs["namespace"]
+    ]
+    assert namespace.inputs["metadata"]["annotations"] == {"linkerd.io/inject": "enabled"}
+    assert run.waits_for(namespace, run.release("linkerd-control-plane"))
+
+
+def test_flagger_crds_are_applied_from_the_pinned_release(stack_run: Run) -> None:
+    run = stack_run
+    crds = run.one(CONFIG_FILE, "delivery-flagger-crds")
+    flagger = run.release("flagger")
+    assert crds.inputs["file"] == (
+        f"https://raw.githubusercontent.com/fluxcd/flagger/v{versions.FLAGGER.version}"
+        "/artifacts/flagger/crd.yaml"
+    )
+    # Helm would install crds/ once and never upgrade them.
+    assert flagger.inputs["skipCrds"] is True
+    assert run.waits_for(flagger, crds)
+
+
+def test_prod_runs_two_flagger_replicas_with_leader_election(runs: dict[str, Run]) -> None:
+    prod = runs["prod"].release("flagger").inputs["values"]
+    assert prod["leaderElection"] == {"enabled": True, "replicaCount": 2}
+    for stack in ("dev", "local"):
+        assert "leaderElection" not in runs[stack].release("flagger").inputs["values"], stack
+
+
+def test_flagger_waits_for_nothing_but_its_crds_and_the_mesh(stack_run: Run) -> None:
+    run = stack_run
+    flagger = run.release("flagger")
+    for unrelated in ("prometheus", "grafana", "linkerd-viz"):
+        assert not run.waits_for(flagger, run.release(unrelated)), f"flagger waits for {unrelated}"

@@ -1,0 +1,57 @@
+"""Every object validates against the official schema of its Kubernetes version, or the project's
+Flagger/cert-manager schemas; a broken object is caught."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from tests.harness import STACKS
+from tests.schema_check import LOCAL_VERSIONS, problems, validate_manifest_files, validate_stack
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_object_of_the_stack_is_valid(stack: str) -> None:
+    count, found = validate_stack(stack)
+    assert count >= 10, f"{stack}: only {count} objects checked"
+    assert found == []
+
+
+def test_plain_manifests_are_valid_on_their_own() -> None:
+    count, found = validate_manifest_files()
+    assert count == 6
+    assert found == []
+
+
+CANARY = {
+    "apiVersion": "flagger.app/v1beta1",
+    "kind": "Canary",
+    "metadata": {"name": "podinfo", "namespace": "podinfo"},
+    "spec": {
+        "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "podinfo"},
+        "service": {"port": 9898},
+        "analysis": {"interval": "1m", "threshold": 5, "maxWeight": 50, "stepWeight": 10},
+    },
+}
+
+
+def test_schema_checks_catch_mistakes() -> None:
+    assert problems(CANARY, LOCAL_VERSIONS[0]) == []
+    typo = copy.deepcopy(CANARY)
+    typo["spec"]["analysis"]["stepweight"] = typo["spec"]["analysis"].pop("stepWeight")
+    assert any("stepweight" in p for p in problems(typo, LOCAL_VERSIONS[0]))
+    bad_interval = copy.deepcopy(CANARY)
+    bad_interval["spec"]["analysis"]["interval"] = "1h"
+    assert any("analysis/interval" in p for p in problems(bad_interval, LOCAL_VERSIONS[0]))
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "podinfo", "namespace": "podinfo"},
+        "spec": {
+            "selector": {},
+            "template": {"spec": {"containers": [{"name": "a", "imagee": "x"}]}},
+        },
+    }
+    found = problems(deployment, "1.34")
+    assert found and "imagee" in found[0] and "Kubernetes 1.34" in found[0]
