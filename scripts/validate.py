@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.schema_check import target_versions, validate_manifest_files, validate_stack  # noqa: E402
+from tests.schema_check import target_versions, validate_manifest_files, validate_stack
 
 
 def main(stacks: list[str]) -> int:
@@ -19,7 +19,9 @@ def main(stacks: list[str]) -> int:
     for stack in stacks or ["dev", "prod", "local"]:
         count, found = validate_stack(stack)
         versions = ", ".join(target_versions(stack))
-        print(f"stack {stack}: {count} objects against Kubernetes {versions}: {len(found)} problem(s)")
+        print(
+            f"stack {stack}: {count} objects against Kubernetes {versions}: {len(found)} problem(s)"
+        )
         for problem in found:
             print(f"  - {problem}")
         failed |= bool(found)

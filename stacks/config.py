@@ -106,11 +106,12 @@ def _workload(r: Reader) -> WorkloadSettings:
         faults=r.choice("podinfoFaults", FAULTS),
         min_replicas=min_replicas,
         max_replicas=max_replicas,
-        canary=_canary(r),
+        canary=read_canary(r),
     )
 
 
-def _canary(r: Reader) -> CanarySettings:
+def read_canary(r: Reader) -> CanarySettings:
+    """Canary analysis settings; public so `canaryctl plan` checks them exactly as `pulumi up` does."""
     interval = r.check("canaryInterval", v.duration_between(10, 3600, "30s or 1m"))
     metric_interval = r.check(
         "canaryMetricInterval", v.duration_between(MIN_METRIC_WINDOW_SECONDS, 3600, "1m or 2m")

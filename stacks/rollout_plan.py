@@ -12,6 +12,8 @@ from stacks.settings import CanarySettings
 class RolloutPlan:
     weights: tuple[int, ...]
     """Canary traffic share after each healthy step, percent."""
+    max_weight_seconds: int
+    """A healthy release: from Flagger noticing it to passing its last step at max weight."""
     promotion_seconds: int
     """A healthy release: from Flagger noticing it to Succeeded (without a manual gate)."""
     rollback_seconds: int
@@ -22,9 +24,11 @@ class RolloutPlan:
 
     def describe(self) -> str:
         steps = " -> ".join(f"{w}%" for w in self.weights)
+        finishing = self.promotion_seconds - self.max_weight_seconds
         promoted = (
-            f"about {_minutes(self.promotion_seconds)} until it reaches {self.weights[-1]}% and then "
-            "waits at the promotion gate until an operator promotes it"
+            f"at {self.weights[-1]}% after about {_minutes(self.max_weight_seconds)}, then waits "
+            "at the promotion gate until an operator promotes it, and is done about "
+            f"{_minutes(finishing)} later"
             if self.manual_promotion
             else f"promoted in about {_minutes(self.promotion_seconds)}"
         )
@@ -42,11 +46,13 @@ def plan(c: CanarySettings) -> RolloutPlan:
     weights = tuple(min(c.step_weight * n, c.max_weight) for n in range(1, steps + 1))
     # One interval to initialise the canary and run pre-rollout checks, one per weight step, then
     # promotion (copy to primary), finalising (route back) and success take one interval each.
-    promotion = (1 + steps + 3) * c.interval_seconds
+    max_weight = (1 + steps) * c.interval_seconds
+    promotion = max_weight + 3 * c.interval_seconds
     # `threshold` failed checks in a row, one per interval, then one interval to route back.
     rollback = (c.threshold + 1) * c.interval_seconds
     return RolloutPlan(
         weights=weights,
+        max_weight_seconds=max_weight,
         promotion_seconds=promotion,
         rollback_seconds=rollback,
         fastest_rollback_seconds=c.interval_seconds + rollback,

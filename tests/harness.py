@@ -17,6 +17,7 @@ from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from canaryctl import project
 from tests.fake_tls import provider_state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -216,19 +217,14 @@ def _unwrap(value: Any, path: str, secret_paths: set[str]) -> Any:
 
 
 def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, str]:
-    """Config as the engine hands it to the program: Pulumi.yaml defaults, then the stack file."""
-    values: dict[str, Any] = {
-        key: spec["default"] for key, spec in PROJECT["config"].items() if "default" in spec
-    }
-    stack_file = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
-    for key, value in (stack_file.get("config") or {}).items():
-        values[key.split(":", 1)[1]] = value
-    values.update(overrides or {})
-    return {
-        f"{NAME}:{key}": value if isinstance(value, str) else json.dumps(value)
-        for key, value in values.items()
-        if value is not None
-    }
+    """Config as the engine hands it to the program (Pulumi.yaml defaults, then the stack file),
+    with `overrides` on top; an override of None removes the key."""
+    _, config = project.stack_config(ROOT, stack)
+    for key, value in (overrides or {}).items():
+        config.pop(f"{NAME}:{key}", None)
+        if value is not None:
+            config[f"{NAME}:{key}"] = value if isinstance(value, str) else json.dumps(value)
+    return config
 
 
 def run_program(

@@ -1,0 +1,7 @@
+"""Entry point of `python -m canaryctl`."""
+
+import sys
+
+from canaryctl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,175 @@
+"""A Canary as canaryctl reads it: live status, analysis settings and the timeline they imply."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from canaryctl.timefmt import parse_time
+from stacks.rollout_plan import RolloutPlan, plan
+from stacks.settings import CanarySettings
+
+# Flagger's phases while a release is under way (Initializing: a new Canary's first deployment).
+ACTIVE_PHASES = frozenset(
+    {"Initializing", "Progressing", "Waiting", "WaitingPromotion", "Promoting", "Finalising"}
+)
+# The phases in which Flagger asks rollback and confirm-promotion webhooks (its scheduler).
+GATED_PHASES = frozenset({"Progressing", "Waiting", "WaitingPromotion"})
+ROLLBACK_HOOK = "rollback"
+PROMOTION_HOOK = "confirm-promotion"
+# What Flagger assumes when a Canary leaves these out.
+DEFAULT_INTERVAL_SECONDS = 60
+DEFAULT_PROGRESS_DEADLINE_SECONDS = 600
+DEFAULT_MAX_WEIGHT = 100
+# Analysis intervals are Go durations ("1m", "30s", "1m30s").
+_GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+
+
+@dataclass(frozen=True)
+class Webhook:
+    name: str
+    type: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Canary:
+    """One Canary's status and analysis settings, with Flagger's defaults filled in."""
+
+    namespace: str
+    name: str
+    phase: str
+    """Flagger's phase; "" until Flagger has seen the Canary."""
+    weight: int
+    failed_checks: int
+    iterations: int
+    last_transition: datetime | None
+    last_applied_spec: str
+    """Hash of the pod template Flagger last acted on; it changes when a release starts."""
+    message: str
+    """The Promoted condition's message, e.g. why the last release failed."""
+    interval_seconds: int
+    threshold: int
+    max_weight: int
+    step_weight: int
+    step_weights: tuple[int, ...]
+    planned_iterations: int
+    """For iteration-based (A/B, blue/green) analysis, which moves no weight."""
+    progress_deadline_seconds: int
+    webhooks: tuple[Webhook, ...]
+
+    @classmethod
+    def from_object(cls, obj: dict[str, Any]) -> Canary:
+        metadata = obj.get("metadata") or {}
+        spec = obj.get("spec") or {}
+        analysis = spec.get("analysis") or spec.get("canaryAnalysis") or {}
+        status = obj.get("status") or {}
+        step_weights = tuple(_int(w) for w in analysis.get("stepWeights") or ())
+        max_weight = step_weights[-1] if step_weights else _int(analysis.get("maxWeight"))
+        conditions = [c for c in status.get("conditions") or () if c.get("type") == "Promoted"]
+        return cls(
+            namespace=metadata.get("namespace") or "",
+            name=metadata.get("name") or "",
+            phase=status.get("phase") or "",
+            weight=_int(status.get("canaryWeight")),
+            failed_checks=_int(status.get("failedChecks")),
+            iterations=_int(status.get("iterations")),
+            last_transition=parse_time(status.get("lastTransitionTime")),
+            last_applied_spec=str(status.get("lastAppliedSpec") or ""),
+            message=str(conditions[0].get("message") or "") if conditions else "",
+            interval_seconds=go_seconds(analysis.get("interval"), DEFAULT_INTERVAL_SECONDS),
+            threshold=_int(analysis.get("threshold")) or 1,
+            max_weight=max_weight or DEFAULT_MAX_WEIGHT,
+            step_weight=_int(analysis.get("stepWeight")),
+            step_weights=step_weights,
+            planned_iterations=_int(analysis.get("iterations")),
+            progress_deadline_seconds=_int(spec.get("progressDeadlineSeconds"))
+            or DEFAULT_PROGRESS_DEADLINE_SECONDS,
+            webhooks=tuple(
+                Webhook(str(h.get("name") or ""), str(h.get("type") or ""), str(h.get("url") or ""))
+                for h in analysis.get("webhooks") or ()
+            ),
+        )
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def webhook(self, hook_type: str) -> Webhook | None:
+        return next((h for h in self.webhooks if h.type == hook_type), None)
+
+    @property
+    def by_iterations(self) -> bool:
+        return not self.step_weight and not self.step_weights and self.planned_iterations > 0
+
+    def plan(self) -> RolloutPlan:
+        """The timeline of these live settings, by the same model as `plan` and the stack export."""
+        if self.step_weights or self.by_iterations:
+            # rollout_plan models equal steps; its times depend only on how many there are,
+            # so plan that many steps of 1 and put the real weights back.
+            steps = len(self.step_weights) or self.planned_iterations
+            planned = plan(self._settings(max_weight=steps, step_weight=1))
+            return dataclasses.replace(planned, weights=self.step_weights)
+        # Without stepWeight Flagger jumps straight to maxWeight: one step.
+        return plan(self._settings(self.max_weight, self.step_weight or self.max_weight))
+
+    def progress(self) -> tuple[int, int]:
+        """(analysis steps passed, steps planned) of the release under way."""
+        if self.by_iterations:
+            return min(self.iterations, self.planned_iterations), self.planned_iterations
+        weights = self.plan().weights
+        return sum(1 for w in weights if w <= self.weight), len(weights)
+
+    def default_timeout(self) -> int:
+        """Seconds `wait` allows by default: the slowest way a release can end, plus slack.
+
+        Flagger notices a new revision at its next run (up to one interval); the canary
+        Deployment may take progressDeadlineSeconds to become ready; then comes the planned
+        promotion or, if longer, the slowest rollback: every step passes once, then `threshold`
+        failed checks and one interval to route traffic back. A minute covers polling and API
+        latency. Time spent at a manual promotion gate is not included: `wait` times out there
+        and says to run `promote`.
+        """
+        planned = self.plan()
+        steps = max(len(planned.weights), self.planned_iterations, 1)
+        slowest_rollback = (1 + steps) * self.interval_seconds + planned.rollback_seconds
+        return (
+            self.interval_seconds
+            + self.progress_deadline_seconds
+            + max(planned.promotion_seconds, slowest_rollback)
+            + 60
+        )
+
+    def _settings(self, max_weight: int, step_weight: int) -> CanarySettings:
+        return CanarySettings(
+            interval_seconds=self.interval_seconds,
+            threshold=self.threshold,
+            max_weight=max_weight,
+            step_weight=step_weight,
+            # Metric windows and thresholds decide pass or fail, not the timeline.
+            metric_interval_seconds=self.interval_seconds,
+            success_rate=0,
+            latency_p99_ms=0,
+            progress_deadline_seconds=self.progress_deadline_seconds,
+            manual_promotion=self.webhook(PROMOTION_HOOK) is not None,
+        )
+
+
+def go_seconds(value: object, default: int) -> int:
+    """Whole seconds of a Go duration such as 1m, 30s or 1m30s; `default` if absent or invalid."""
+    text = str(value or "")
+    parts = _GO_DURATION.findall(text)
+    if not parts or "".join(number + unit for number, unit in parts) != text:
+        return default
+    return max(1, round(sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)))
+
+
+def _int(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0

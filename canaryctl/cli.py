@@ -1,0 +1,178 @@
+"""canaryctl's command line: parse the arguments, run one command, turn failures into exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from canaryctl.errors import BROKEN_PIPE, FAILED, INTERRUPTED, CanaryctlError
+
+# The platform's workload namespace unless Pulumi.yaml's workloadNamespace is changed.
+DEFAULT_NAMESPACE = "podinfo"
+DEFAULT_POLL_SECONDS = 5.0
+
+EPILOG = """\
+exit codes: 0 done (promoted), 1 rolled back, 2 timed out, 3 could not do it (usage, config,
+cluster access or a refused request)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors exit 3 so CI never reads them as `wait` timing out (2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(FAILED, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="canaryctl",
+        description="Follow, abort and promote the platform's Flagger canary releases.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    cluster = _Parser(add_help=False)
+    where = cluster.add_argument_group("cluster (default: $KUBECONFIG or ~/.kube/config)")
+    where.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file to read")
+    where.add_argument("--context", metavar="NAME", help="kubeconfig context to use")
+    where.add_argument(
+        "--stack",
+        metavar="NAME",
+        help="take the kubeconfig from this Pulumi stack's outputs (needs the pulumi CLI)",
+    )
+
+    one = _Parser(add_help=False)
+    one.add_argument("name", metavar="NAME", help="the Canary's name, e.g. podinfo")
+    one.add_argument(
+        "-n",
+        "--namespace",
+        help="its namespace (default: the stack's workload namespace, the context's namespace, "
+        f"or {DEFAULT_NAMESPACE})",
+    )
+    polling = _Parser(add_help=False)
+    polling.add_argument(
+        "--timeout", type=_seconds, metavar="SECONDS", help="give up after this long"
+    )
+    polling.add_argument(
+        "--poll",
+        type=_positive,
+        default=DEFAULT_POLL_SECONDS,
+        metavar="SECONDS",
+        help=f"seconds between looks at the Canary (default {DEFAULT_POLL_SECONDS:g})",
+    )
+    gated = _Parser(add_help=False)
+    gated.add_argument(
+        "--no-wait",
+        dest="wait",
+        action="store_false",
+        help="open the gate and return; close it later with `reset`",
+    )
+
+    status = commands.add_parser(
+        "status", parents=[cluster], help="every Canary, with recent events"
+    )
+    status.add_argument("-n", "--namespace", help="only this namespace (default: all)")
+    status.add_argument(
+        "--events", type=int, default=5, metavar="N", help="events per Canary (default 5)"
+    )
+
+    commands.add_parser(
+        "wait",
+        parents=[one, polling, cluster],
+        help="follow a release until promoted (0), rolled back (1) or timed out (2)",
+        description="Follow a release live. The default timeout is the slowest way the "
+        "release can end by its live analysis settings (see canaryctl/canary.py); 0 waits forever.",
+    )
+    commands.add_parser(
+        "abort",
+        parents=[one, gated, polling, cluster],
+        help="roll the release back now (opens, then closes the load tester's rollback gate)",
+        description="Open the load tester's rollback gate: Flagger rolls the release back at its "
+        "next analysis run. canaryctl then waits for the rollback and closes the gate again, "
+        "because an open gate would roll back the next release too. Exit 0 once rolled back.",
+    )
+    commands.add_parser(
+        "promote",
+        parents=[one, gated, polling, cluster],
+        help="approve a release held at the promotion gate (opens, then closes the gate)",
+        description="Open the load tester's promotion gate (needs a confirm-promotion webhook): "
+        "Flagger promotes the release once it is at max weight. canaryctl waits until Flagger "
+        "has passed the gate and closes it again, so the next release waits for approval too.",
+    )
+    commands.add_parser(
+        "reset",
+        parents=[one, cluster],
+        help="close the rollback and promotion gates",
+        description="Close both gates, e.g. after `abort --no-wait` or an interrupted promote.",
+    )
+    plan = commands.add_parser(
+        "plan", help="the analysis timeline of a stack's settings (no cluster)"
+    )
+    plan.add_argument(
+        "--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to read (default dev)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except CanaryctlError as error:
+        sys.stdout.flush()
+        print(f"canaryctl: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("\ncanaryctl: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`canaryctl status | head`): stop quietly, as Unix tools do, and
+        # keep Python from complaining again while it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE
+
+
+def _run(args: argparse.Namespace) -> int:
+    # Imported here so `plan` and `--help` do not pay for importing the Kubernetes client.
+    if args.command == "plan":
+        from canaryctl import plan
+
+        return plan.run(args.stack, sys.stdout)
+
+    from canaryctl import gates, status, wait
+    from canaryctl.canary import Canary
+    from canaryctl.kube import Cluster
+    from canaryctl.kubeconfig import connect
+
+    target = connect(args.kubeconfig, args.context, args.stack)
+    cluster = Cluster(target)
+    if args.command == "status":
+        return status.run(cluster, args.namespace, args.events, sys.stdout)
+    namespace = args.namespace or target.namespace or DEFAULT_NAMESPACE
+    if args.command == "wait":
+        return wait.run(cluster, namespace, args.name, args.timeout, args.poll, sys.stdout)
+    canary = Canary.from_object(cluster.get_canary(namespace, args.name))
+    if args.command == "abort":
+        return gates.abort(cluster, canary, args.wait, args.timeout, args.poll, sys.stdout)
+    if args.command == "promote":
+        return gates.promote(cluster, canary, args.wait, args.timeout, args.poll, sys.stdout)
+    return gates.reset(cluster, canary, sys.stdout)
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value

@@ -1,0 +1,70 @@
+"""The Pulumi project canaryctl belongs to: where it is and what a stack's config holds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from canaryctl.errors import CanaryctlError
+
+PROJECT_FILE = "Pulumi.yaml"
+# canaryctl ships inside the project's checkout (canaryctl/ next to Pulumi.yaml).
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def project_root() -> Path:
+    """The nearest directory with a Pulumi.yaml, from the working directory up; else this checkout.
+
+    Like the pulumi CLI, so `plan` and `--stack` read the project the user is standing in.
+    """
+    here = Path.cwd().resolve()
+    for directory in (here, *here.parents):
+        if (directory / PROJECT_FILE).is_file():
+            return directory
+    if (CHECKOUT / PROJECT_FILE).is_file():
+        return CHECKOUT
+    raise CanaryctlError(
+        f"no {PROJECT_FILE} in {here} or above: run canaryctl from the project's checkout"
+    )
+
+
+def stack_config(root: Path, stack: str) -> tuple[str, dict[str, str]]:
+    """The project name and the config the engine would pass for `stack`.
+
+    Pulumi.yaml's defaults, overridden by Pulumi.<stack>.yaml, keyed "project:key" with values as
+    text (lists and numbers as JSON), exactly how `pulumi up` hands them to the program.
+    """
+    project = _yaml(root / PROJECT_FILE)
+    name = str(project.get("name") or "")
+    values: dict[str, Any] = {
+        key: spec["default"]
+        for key, spec in (project.get("config") or {}).items()
+        if isinstance(spec, dict) and "default" in spec
+    }
+    short = stack.rsplit("/", 1)[-1]  # org/project/dev names the same stack file as dev
+    stack_file = root / f"Pulumi.{short}.yaml"
+    if not stack_file.is_file():
+        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+        raise CanaryctlError(
+            f"no stack file {stack_file.name} in {root}: pick one of {', '.join(known) or '(none)'}"
+        )
+    for key, value in (_yaml(stack_file).get("config") or {}).items():
+        namespace, _, short_key = str(key).rpartition(":")
+        if namespace in ("", name):  # other namespaces (azure-native:...) configure providers
+            values[short_key] = value
+    return name, {
+        f"{name}:{key}": value if isinstance(value, str) else json.dumps(value)
+        for key, value in values.items()
+        if value is not None
+    }
+
+
+def _yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise CanaryctlError(f"cannot read {path}: {error}") from None
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,347 @@
+"""A fake Kubernetes API server for canaryctl's tests: real HTTP on 127.0.0.1, scripted Flagger.
+
+It answers the calls canaryctl makes (discovery, canaries, events, the service proxy to the load
+tester) as kube-apiserver does, Status bodies for 401/403/404 included. Each Canary replays a
+recorded list of frames: every GET of that Canary serves the current frame and then moves to the
+next (the last one repeats), so a test replays a release in as many polls as it has frames. A
+frame can hold until a load tester gate is open, as Flagger would wait for its webhook.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from stacks.podinfo import render
+from stacks.settings import CanarySettings, WorkloadSettings
+
+TOKEN = "canaryctl-test-token"
+USER = "ci-bot"
+Query = dict[str, list[str]]
+KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters: [{{name: fake, cluster: {{server: "{server}"}}}}]
+contexts: [{{name: fake, context: {{cluster: fake, user: fake, namespace: "{namespace}"}}}}]
+current-context: fake
+users: [{{name: fake, user: {{token: "{token}"}}}}]
+"""
+CONDITIONS = {  # Flagger's Promoted condition: (status, message) per phase
+    "Initialized": ("True", "Deployment initialization completed."),
+    "Succeeded": ("True", "Canary analysis completed successfully, promotion finished."),
+    "Failed": ("False", "Canary analysis failed, Deployment scaled to zero."),
+    "WaitingPromotion": ("Unknown", "Waiting for approval."),
+}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One observed state of a Canary, and the events Flagger records on reaching it."""
+
+    phase: str
+    weight: int = 0
+    failed_checks: int = 0
+    revision: str = "rev-2"
+    """status.lastAppliedSpec; a new value means Flagger started on a new pod template."""
+    events: tuple[str, ...] = ()
+    """Event messages; a "Warning: " prefix makes a Warning event."""
+    message: str = ""
+    hold_until: str | None = None
+    """Stay on this frame until this load tester gate ("rollback" or "gate") is open."""
+
+
+@dataclass(frozen=True)
+class ProxyCall:
+    namespace: str
+    service: str
+    path: str
+    body: Any
+
+
+@dataclass
+class _Canary:
+    obj: dict[str, Any]
+    frames: list[Frame]
+    index: int = 0
+    reached: set[int] = field(default_factory=set)
+    since: str = ""
+    """When the current frame was reached: status.lastTransitionTime."""
+
+
+class FakeKubeApi:
+    """The fake API server; use as a context manager, then write_kubeconfig() for canaryctl."""
+
+    def __init__(self) -> None:
+        self.flagger_installed = True
+        self.forbidden: set[str] = set()
+        """Resources ("canaries", "events", "services/proxy") answered with 403."""
+        self.unavailable: set[int] = set()
+        """Which GETs of a Canary (1 is the first) answer 503, as during an API server upgrade."""
+        self.canaries: dict[tuple[str, str], _Canary] = {}
+        self.events: list[dict[str, Any]] = []
+        self.services: set[tuple[str, str]] = set()
+        self.open_gates: set[str] = set()
+        self.proxy_calls: list[ProxyCall] = []
+        self.requests: list[str] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._server.fake = self  # type: ignore[attr-defined]
+        # A short poll interval: shutdown() waits up to one of them, once per test.
+        serve = functools.partial(self._server.serve_forever, poll_interval=0.01)
+        self._thread = threading.Thread(target=serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> FakeKubeApi:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def write_kubeconfig(self, path: Path, token: str = TOKEN, namespace: str = "") -> Path:
+        """A kubeconfig whose only context, fake, points at this server."""
+        path.write_text(KUBECONFIG.format(server=self.url, token=token, namespace=namespace))
+        return path
+
+    def add_canary(
+        self,
+        frames: list[Frame],
+        name: str = "podinfo",
+        namespace: str = "podinfo",
+        manual_promotion: bool = False,
+        step_weight: int = 10,
+    ) -> None:
+        """A Canary as the platform renders it (stacks/podinfo.py), replaying `frames`."""
+        settings = CanarySettings(60, 5, 50, step_weight, 60, 99, 500, 600, manual_promotion)
+        workload = WorkloadSettings(namespace, "6.14.1", "", "none", 2, 4, settings)
+        obj = render(workload, "http://prometheus.monitoring:9090").canary
+        obj["metadata"]["name"] = name
+        self.canaries[(namespace, name)] = _Canary(obj, frames)
+        self.services.add((namespace, "flagger-loadtester"))
+
+    def gets(self, namespace: str = "podinfo", name: str = "podinfo") -> int:
+        """How often canaryctl fetched this one Canary."""
+        path = f"GET /apis/flagger.app/v1beta1/namespaces/{namespace}/canaries/{name}"
+        return self.requests.count(path)
+
+    # ---- what the handler calls, under the lock ----
+
+    def serve_canary(self, canary: _Canary, advance: bool) -> dict[str, Any]:
+        frame = canary.frames[canary.index]
+        now = _now()
+        if canary.index not in canary.reached:
+            canary.reached.add(canary.index)
+            canary.since = now
+            for message in frame.events:
+                self._record(canary.obj, message, now)
+        condition, default = CONDITIONS.get(
+            frame.phase, ("Unknown", "New revision detected, progressing canary analysis.")
+        )
+        obj = dict(canary.obj)
+        promoted = {"type": "Promoted", "status": condition, "reason": frame.phase}
+        promoted |= {"message": frame.message or default, "lastTransitionTime": canary.since}
+        obj["status"] = {
+            "phase": frame.phase,
+            "canaryWeight": frame.weight,
+            "failedChecks": frame.failed_checks,
+            "iterations": 0,
+            "lastAppliedSpec": frame.revision,
+            "lastTransitionTime": canary.since,
+            "conditions": [promoted],
+        }
+        if not frame.phase:  # a Canary Flagger has not seen yet has no status
+            del obj["status"]
+        meta = obj["metadata"]
+        gate = frame.hold_until and _gate_key(frame.hold_until, meta["name"], meta["namespace"])
+        held = bool(gate) and gate not in self.open_gates
+        if advance and not held:
+            canary.index = min(canary.index + 1, len(canary.frames) - 1)
+        return obj
+
+    def _record(self, obj: dict[str, Any], message: str, now: str) -> None:
+        warning = message.startswith("Warning: ")
+        text = message.removeprefix("Warning: ")
+        meta = {k: obj["metadata"][k] for k in ("name", "namespace")}
+        for event in self.events:  # the API server's aggregation: a repeat counts up
+            if event["message"] == text and event["involvedObject"]["name"] == meta["name"]:
+                event.update(count=event["count"] + 1, lastTimestamp=now)
+                return
+        self.events.append(
+            {
+                "metadata": {
+                    "name": f"{meta['name']}.{len(self.events)}",
+                    "namespace": meta["namespace"],
+                },
+                "involvedObject": {"kind": "Canary", "apiVersion": GV, **meta},
+                "type": "Warning" if warning else "Normal",
+                "reason": "Synced",
+                "message": text,
+                "count": 1,
+                "firstTimestamp": now,
+                "lastTimestamp": now,
+                "source": {"component": "flagger"},
+            }
+        )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like a real API server
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out as two writes; without this, Nagle's algorithm meets the
+        # client's delayed ACK and every response takes 40 ms or more.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, *_: object) -> None:  # keep test output clean
+        pass
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def _dispatch(self, method: str) -> None:
+        fake: FakeKubeApi = self.server.fake  # type: ignore[attr-defined]
+        url = urlsplit(self.path)
+        path = unquote(url.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length)) if length else None
+        with fake._lock:
+            fake.requests.append(f"{method} {path}")
+            if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                return self._status(401, "Unauthorized", "Unauthorized")
+            if path.startswith("/apis/flagger.app") and not fake.flagger_installed:
+                return self._status(404, "NotFound", NOT_FOUND)
+            for verb, pattern, handle in ROUTES:
+                match = re.fullmatch(pattern, path)
+                if verb == method and match:
+                    return handle(self, fake, *match.groups(), query=parse_qs(url.query), body=body)
+            self._status(404, "NotFound", NOT_FOUND)
+
+    def _api(self, fake: FakeKubeApi, **_: Any) -> None:
+        self._json({"kind": "APIVersions", "versions": ["v1"]})
+
+    def _apis(self, fake: FakeKubeApi, **_: Any) -> None:
+        groups = [FLAGGER_GROUP] if fake.flagger_installed else []
+        self._json({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+
+    def _flagger_resources(self, fake: FakeKubeApi, **_: Any) -> None:
+        self._json({"kind": "APIResourceList", "groupVersion": GV, "resources": [CANARIES]})
+
+    def _canaries(self, fake: FakeKubeApi, ns: str | None, name: str | None, **_: Any) -> None:
+        if "canaries" in fake.forbidden:
+            subject = f'canaries.flagger.app "{name}"' if name else "canaries.flagger.app"
+            return self._forbidden(subject, "get" if name else "list", "canaries", ns)
+        if name is None:
+            found = sorted(fake.canaries.items())
+            items = [fake.serve_canary(c, advance=False) for (n, _), c in found if ns in (None, n)]
+            return self._json({"kind": "CanaryList", "apiVersion": GV, "items": items})
+        canary = fake.canaries.get((ns or "", name))
+        if canary is None:
+            return self._status(404, "NotFound", f'canaries.flagger.app "{name}" not found')
+        if fake.gets(ns or "", name) in fake.unavailable:
+            return self._status(503, "ServiceUnavailable", "the server is currently unable")
+        self._json(fake.serve_canary(canary, advance=True))
+
+    def _events(self, fake: FakeKubeApi, ns: str | None, query: Query, **_: Any) -> None:
+        if "events" in fake.forbidden:
+            return self._forbidden("events", "list", "events", ns)
+        selector = query.get("fieldSelector", [""])[0]
+        wanted = [term.split("=", 1) for term in selector.split(",") if term]
+        items = [
+            event
+            for event in fake.events
+            if ns in (None, event["metadata"]["namespace"])
+            and all(_field(event, key) == value for key, value in wanted)
+        ]
+        self._json({"kind": "EventList", "apiVersion": "v1", "items": items})
+
+    def _proxy(
+        self, fake: FakeKubeApi, ns: str, service: str, path: str, body: Any, **_: Any
+    ) -> None:
+        if "services/proxy" in fake.forbidden:
+            return self._forbidden(f'services "{service}"', "create", "services/proxy", ns)
+        name = service.split(":")[0]
+        if (ns, name) not in fake.services:
+            return self._status(404, "NotFound", f'services "{name}" not found')
+        fake.proxy_calls.append(ProxyCall(ns, service, path, body))
+        gate = re.fullmatch(r"(rollback|gate)/(open|close)", path)
+        if gate is None or not isinstance(body, dict):
+            return self._reply(404, b"404 page not found\n", "text/plain")
+        key = _gate_key(gate[1], body["name"], body["namespace"])
+        (fake.open_gates.add if gate[2] == "open" else fake.open_gates.discard)(key)
+        self._reply(202, b"", "text/plain")
+
+    def _forbidden(self, subject: str, verb: str, resource: str, ns: str | None) -> None:
+        """403 worded as the API server's RBAC authorizer words it."""
+        group = "flagger.app" if resource == "canaries" else ""
+        scope = f'in the namespace "{ns}"' if ns else "at the cluster scope"
+        self._status(
+            403,
+            "Forbidden",
+            f'{subject} is forbidden: User "{USER}" cannot {verb} resource "{resource}" in API group "{group}" {scope}',
+        )
+
+    def _status(self, code: int, reason: str, message: str) -> None:
+        status = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code}
+        self._reply(code, json.dumps({**status, "reason": reason, "message": message}).encode())
+
+    def _json(self, data: Any) -> None:
+        self._reply(200, json.dumps(data).encode())
+
+    def _reply(self, code: int, payload: bytes, content_type: str = "application/json") -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+GV = "flagger.app/v1beta1"
+NOT_FOUND = "the server could not find the requested resource"
+FLAGGER_GROUP = {"name": "flagger.app", "versions": [{"groupVersion": GV, "version": "v1beta1"}]}
+CANARIES = {"name": "canaries", "namespaced": True, "kind": "Canary", "verbs": ["get", "list"]}
+# (method, path pattern, handler): the pattern's groups are the handler's positional arguments.
+ROUTES: list[tuple[str, str, Any]] = [
+    ("GET", r"/api", _Handler._api),
+    ("GET", r"/apis", _Handler._apis),
+    ("GET", r"/apis/flagger\.app/v1beta1", _Handler._flagger_resources),
+    (
+        "GET",
+        r"/apis/flagger\.app/v1beta1(?:/namespaces/([^/]+))?/canaries(?:/([^/]+))?",
+        _Handler._canaries,
+    ),
+    ("GET", r"/api/v1(?:/namespaces/([^/]+))?/events", _Handler._events),
+    ("POST", r"/api/v1/namespaces/([^/]+)/services/([^/]+)/proxy/(.*)", _Handler._proxy),
+]
+
+
+def _field(obj: dict[str, Any], dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = obj.get(part) if isinstance(obj, dict) else None  # type: ignore[assignment]
+    return obj
+
+
+def _gate_key(gate: str, name: str, namespace: str) -> str:
+    # The load tester's keys: "rollback.<name>.<ns>", and "<name>.<ns>" for the promotion gate.
+    return f"rollback.{name}.{namespace}" if gate == "rollback" else f"{name}.{namespace}"
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

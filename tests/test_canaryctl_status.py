@@ -1,0 +1,108 @@
+"""canaryctl status against the fake API server: the table, the events, and `python -m canaryctl`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from canaryctl.cli import main
+from tests.canary_recordings import rollback
+from tests.fake_kube_api import FakeKubeApi, Frame
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def api() -> Iterator[FakeKubeApi]:
+    with FakeKubeApi() as fake:
+        fake.add_canary(rollback())
+        fake.add_canary(
+            [Frame("Succeeded", events=("Promotion completed! Scaling down cart.shop",))],
+            name="cart",
+            namespace="shop",
+        )
+        yield fake
+
+
+def advance(api: FakeKubeApi, polls: int) -> None:
+    """Let Flagger get `polls` frames into the podinfo release."""
+    for _ in range(polls):
+        api.serve_canary(api.canaries[("podinfo", "podinfo")], advance=True)
+
+
+def status(api: FakeKubeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str):
+    kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
+    code = main(["status", "--kubeconfig", str(kubeconfig), *extra])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_table_has_every_canary_with_weight_checks_and_age(api, tmp_path, capsys):
+    advance(api, 6)  # 20% with 3 failed checks
+    code, out, err = status(api, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    header, first, second = out.splitlines()[:3]
+    assert header.split() == ["CANARY", "PHASE", "WEIGHT", "FAILED", "CHECKS", "LAST", "TRANSITION"]
+    assert first.split() == ["podinfo/podinfo", "Progressing", "20/50%", "3/5", "0s", "ago"]
+    assert second.split() == ["shop/cart", "Succeeded", "0/50%", "0/5", "0s", "ago"]
+
+
+def test_events_are_the_last_few_of_each_canary_newest_last(api, tmp_path, capsys):
+    advance(api, 7)
+    _, out, _ = status(api, tmp_path, capsys, "--events", "3")
+    section = out[
+        out.index("podinfo/podinfo: New revision detected, progressing") : out.index("shop/cart:")
+    ]
+    events = [line.split("  ")[-1].strip() for line in section.splitlines()[1:] if line.strip()]
+    assert events == [
+        "Advance podinfo.podinfo canary weight 10",
+        "Advance podinfo.podinfo canary weight 20",
+        "Halt podinfo.podinfo advancement success rate 71.43% < 99% (x4)",
+    ]
+    assert "Warning" in section.strip().splitlines()[-1]
+    assert "Promotion completed! Scaling down cart.shop" in out[out.index("shop/cart:") :]
+
+
+def test_namespace_flag_lists_only_that_namespace(api, tmp_path, capsys):
+    code, out, _ = status(api, tmp_path, capsys, "-n", "shop")
+    assert code == 0
+    assert "shop/cart" in out
+    assert "podinfo/podinfo" not in out
+    assert "GET /apis/flagger.app/v1beta1/namespaces/shop/canaries" in api.requests
+    assert "GET /api/v1/namespaces/shop/events" in api.requests
+
+
+def test_no_canaries(tmp_path, capsys):
+    with FakeKubeApi() as empty:
+        code, out, _ = status(empty, tmp_path, capsys)
+    assert (code, out) == (0, "No canaries in any namespace.\n")
+
+
+def test_python_m_canaryctl_runs_as_a_program(api, tmp_path):
+    kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
+    result = subprocess.run(
+        [sys.executable, "-m", "canaryctl", "status", "--kubeconfig", str(kubeconfig)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "podinfo/podinfo" in result.stdout
+    assert "shop/cart" in result.stdout
+
+
+def test_table_still_shows_when_events_are_forbidden(api, tmp_path, capsys):
+    api.forbidden.add("events")
+    code, out, _ = status(api, tmp_path, capsys)
+    assert code == 0
+    assert "podinfo/podinfo" in out.splitlines()[1]
+    assert (
+        "(events not shown: forbidden (403): user ci-bot may not list events across all namespaces"
+        in out
+    )

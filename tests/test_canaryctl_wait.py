@@ -1,0 +1,189 @@
+"""canaryctl wait against the fake API server: every way a release can end, and when it starts."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from canaryctl.cli import main
+from tests.canary_recordings import deadline, manual, progressing, promoted, promotion, rollback
+from tests.fake_kube_api import FakeKubeApi, Frame
+
+
+@pytest.fixture
+def api() -> Iterator[FakeKubeApi]:
+    with FakeKubeApi() as fake:
+        yield fake
+
+
+def wait(api: FakeKubeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str):
+    kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
+    code = main(
+        [
+            "wait",
+            "podinfo",
+            "-n",
+            "podinfo",
+            "--poll",
+            "0.01",
+            "--kubeconfig",
+            str(kubeconfig),
+            *extra,
+        ]
+    )
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_promotion_exits_0_with_progress_and_events(api, tmp_path, capsys):
+    api.add_canary(promotion())
+    code, out, err = wait(api, tmp_path, capsys)
+    assert (code, err) == (0, "")
+    assert "PROMOTED podinfo/podinfo after" in out.splitlines()[-1]
+    assert "Progressing      [#####]  50/50%  passed 5/5  failed 0/5" in out
+    assert "Progressing      [#....]  10/50%  passed 1/5" in out
+    assert "Advance podinfo.podinfo canary weight 50" in out
+    assert "Promotion completed! Scaling down podinfo.podinfo" in out
+    assert "\r" not in out, "a CI log gets plain lines, not a redrawn one"
+
+
+def test_default_timeout_comes_from_the_live_analysis_settings(api, tmp_path, capsys):
+    api.add_canary(promotion())
+    _, out, _ = wait(api, tmp_path, capsys)
+    # 1m to notice + 600 s deadline + slowest rollback (6 steps + 6 intervals) + 1m = 24 min.
+    intro = out.splitlines()[0]
+    assert "5 steps to 50% every 1:00" in intro
+    assert "promotion planned ~9:00" in intro
+    assert "timeout 24:00" in intro
+
+
+def test_rollback_exits_1_with_the_reason(api, tmp_path, capsys):
+    api.add_canary(rollback())
+    code, out, _ = wait(api, tmp_path, capsys)
+    assert code == 1
+    assert "Progressing      [##...]  20/50%  passed 2/5  failed 5/5" in out
+    verdict = out[out.index("ROLLED BACK") :]
+    assert verdict.startswith("ROLLED BACK podinfo/podinfo after")
+    assert "Canary analysis failed, Deployment scaled to zero." in verdict
+    assert "why: Rolling back podinfo.podinfo failed checks threshold reached 5" in verdict
+    assert "failed checks reached 5/5" in verdict
+    assert "Halt podinfo.podinfo advancement success rate 71.43% < 99% (x5)" in out
+
+
+def test_stuck_release_times_out_with_2(api, tmp_path, capsys):
+    api.add_canary([Frame("Progressing", 20)])  # Flagger never moves on
+    code, out, _ = wait(api, tmp_path, capsys, "--timeout", "0.2")
+    assert code == 2
+    assert "TIMED OUT after 0:00 following podinfo/podinfo (phase Progressing, weight 20/50%" in out
+    assert "slower than planned" in out
+
+
+def test_progress_deadline_rolls_back_with_the_deadline_explained(api, tmp_path, capsys):
+    api.add_canary([Frame("Succeeded", revision="rev-1"), *deadline()])
+    code, out, _ = wait(api, tmp_path, capsys)
+    assert code == 1
+    assert "ROLLED BACK podinfo/podinfo after" in out
+    assert "Canary analysis failed, Deployment scaled to zero." in out
+    assert "progress deadline exceeded" in out
+    assert "not ready within 600 s (progressDeadlineSeconds)" in out
+
+
+def test_started_before_flagger_noticed_waits_past_the_old_succeeded(api, tmp_path, capsys):
+    api.add_canary([Frame("Succeeded", revision="rev-1")] * 4 + promotion()[1:])
+    code, out, _ = wait(api, tmp_path, capsys)
+    assert code == 0
+    assert "still shows the previous release (Succeeded)" in out
+    assert "previous release; waiting for Flagger to start the new one" in out
+    assert out.index("New revision detected!") < out.index("PROMOTED")
+    assert api.gets() >= 4 + len(promotion()) - 1
+
+
+def test_release_that_began_and_ended_between_polls_counts_by_spec_hash(api, tmp_path, capsys):
+    api.add_canary([Frame("Succeeded", revision="rev-1"), Frame("Succeeded", revision="rev-2")])
+    code, out, _ = wait(api, tmp_path, capsys)
+    assert code == 0
+    assert "PROMOTED podinfo/podinfo" in out
+
+
+def test_no_new_revision_times_out_and_says_flagger_never_started(api, tmp_path, capsys):
+    api.add_canary([Frame("Succeeded", revision="rev-1")])
+    code, out, _ = wait(api, tmp_path, capsys, "--timeout", "0.2")
+    assert code == 2
+    assert "Flagger never started a release" in out
+
+
+def test_joining_a_release_under_way_shows_its_story_so_far(api, tmp_path, capsys):
+    api.add_canary(progressing() + promoted())
+    for _ in range(4):  # Flagger got to 20% before wait started
+        api.serve_canary(api.canaries[("podinfo", "podinfo")], advance=True)
+    code, out, _ = wait(api, tmp_path, capsys)
+    assert code == 0
+    assert (
+        out.index("New revision detected!") < out.index("canary weight 20") < out.index("PROMOTED")
+    )
+
+
+def test_first_deployment_ends_at_initialized(api, tmp_path, capsys):
+    api.add_canary([Frame(""), Frame("Initializing"), Frame("Initialized", revision="rev-1")])
+    code, out, _ = wait(api, tmp_path, capsys)
+    assert code == 0
+    assert "INITIALIZED podinfo/podinfo: first deployment" in out
+
+
+def test_manual_gate_times_out_with_the_promote_command(api, tmp_path, capsys):
+    api.add_canary(manual()[-4:], manual_promotion=True)  # at the gate, which stays closed
+    code, out, _ = wait(api, tmp_path, capsys, "--timeout", "0.2")
+    assert code == 2
+    assert "then a manual promotion gate" in out.splitlines()[0]
+    assert (
+        "waits at the promotion gate: approve it with `python -m canaryctl promote podinfo -n podinfo`"
+        in out
+    )
+
+
+def test_api_outage_during_wait_is_retried(api, tmp_path, capsys):
+    api.add_canary(promotion())
+    kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
+    api.unavailable = {3, 4, 5}
+    code = main(["wait", "podinfo", "--poll", "0.01", "--kubeconfig", str(kubeconfig)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "warning: the Kubernetes API at" in out
+    assert "answered 503" in out
+    assert "the Kubernetes API answers again" in out
+
+
+def test_terminal_gets_one_redrawn_line(api, tmp_path, monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    api.add_canary(promotion())
+    kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
+    assert main(["wait", "podinfo", "--poll", "0.01", "--kubeconfig", str(kubeconfig)]) == 0
+    assert "\r\x1b[K" in terminal.getvalue()
+    assert terminal.getvalue().rstrip().endswith(")."), "the verdict is the last line"
+
+
+def test_namespace_defaults_to_the_contexts(api, tmp_path, capsys):
+    api.add_canary(promotion(), namespace="shop")
+    kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig", namespace="shop")
+    assert main(["wait", "podinfo", "--poll", "0.01", "--kubeconfig", str(kubeconfig)]) == 0
+    assert "PROMOTED shop/podinfo" in capsys.readouterr().out
+
+
+def test_plan_and_timeout_follow_the_live_canary_not_a_stack_file(api, tmp_path, capsys):
+    quick = [Frame("Succeeded", revision="rev-1"), Frame("Succeeded", revision="rev-2")]
+    api.add_canary(quick, manual_promotion=True, step_weight=5)  # prod's analysis
+    _, out, _ = wait(api, tmp_path, capsys)
+    # 1m + 600 s + slowest rollback (11 steps + 6 intervals = 17 min) + 1m = 29 min.
+    assert out.splitlines()[0] == (
+        "Following podinfo/podinfo: 10 steps to 50% every 1:00, then a manual promotion gate; "
+        "promotion planned ~14:00 after Flagger notices; timeout 29:00."
+    )
