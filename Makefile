@@ -2,7 +2,7 @@
 VENV ?= venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test lint validate bench
+.PHONY: install test lint validate bench e2e
 
 install: $(VENV)/.installed
 
@@ -25,3 +25,7 @@ validate: install
 
 bench: install
 	$(PY) scripts/bench.py
+
+# End-to-end on a real cluster: make e2e CONTEXT=kind-kind (prints SKIP without one).
+e2e: install
+	$(PY) scripts/e2e.py --context "$(CONTEXT)"
