@@ -50,6 +50,7 @@ telemetry = Telemetry(
 )
 pulumi.export("prometheusUrl", telemetry.prometheus_url)
 pulumi.export("grafanaAdminPassword", telemetry.grafana_admin_password)
+pulumi.export("openDashboards", telemetry.dashboard_commands)
 
 # 4. Delivery: Flagger, meshed, reading the telemetry layer's Prometheus.
 delivery = Delivery(

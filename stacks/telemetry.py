@@ -39,6 +39,8 @@ class Telemetry(pulumi.ComponentResource):
     """In-cluster address of Prometheus; Flagger and metric templates query it."""
     grafana_admin_password: pulumi.Output[str]
     """Secret password of Grafana's admin user."""
+    dashboard_commands: dict[str, str]
+    """How a person opens each UI (nothing is exposed outside the cluster)."""
 
     def __init__(
         self, name: str, args: TelemetryArgs, opts: pulumi.ResourceOptions | None = None
@@ -108,7 +110,17 @@ class Telemetry(pulumi.ComponentResource):
 
         self.prometheus_url = PROMETHEUS_URL
         self.grafana_admin_password = pulumi.Output.secret(password.result)
-        self.register_outputs({"prometheus_url": self.prometheus_url})
+        # Service names: viz's web UI is "web"; Grafana's Service is named after its release.
+        self.dashboard_commands = {
+            "linkerd": f"kubectl -n {VIZ_NAMESPACE} port-forward svc/web 8084:8084, then http://localhost:8084",
+            "grafana": f"kubectl -n {NAMESPACE} port-forward svc/{GRAFANA_RELEASE} 3000:80, then "
+            "http://localhost:3000 as admin (pulumi stack output grafanaAdminPassword --show-secrets)",
+            "prometheus": f"kubectl -n {NAMESPACE} port-forward svc/{PROMETHEUS_RELEASE}-server 9090:80, "
+            "then http://localhost:9090",
+        }
+        self.register_outputs(
+            {"prometheus_url": self.prometheus_url, "dashboard_commands": self.dashboard_commands}
+        )
 
 
 def _prometheus_values(s: TelemetrySettings) -> dict[str, Any]:

@@ -141,3 +141,13 @@ def test_prod_viz_is_highly_available(runs: dict[str, Run]) -> None:
     assert prod["tap"] == {"replicas": 3}
     assert prod["enablePodDisruptionBudget"] is True
     assert "tap" not in runs["dev"].release("linkerd-viz").inputs["values"]
+
+
+def test_outputs_say_how_to_open_each_dashboard(stack_run: Run) -> None:
+    commands = stack_run.outputs["openDashboards"]
+    assert set(commands) == {"linkerd", "grafana", "prometheus"}
+    grafana = stack_run.release("grafana").inputs
+    assert f"-n {grafana['namespace']} port-forward svc/{grafana['name']} " in commands["grafana"]
+    prometheus = stack_run.release("prometheus").inputs
+    assert f"svc/{prometheus['name']}-server 9090:80" in commands["prometheus"]
+    assert "-n linkerd-viz port-forward svc/web 8084:8084" in commands["linkerd"]
