@@ -101,6 +101,11 @@ def _patch_deployment(deployment: dict[str, Any], workload: WorkloadSettings) ->
     (container,) = template["spec"]["containers"]
     container["image"] = f"{IMAGE}:{workload.version}"
     container["command"] = [*container["command"], *FAULT_FLAGS[workload.faults]]
+    if workload.faults != "none":
+        # Injected errors hit every route, /healthz and /readyz too: probe the port instead, so
+        # the release fails on its metrics rather than on restarts and readiness flapping.
+        for probe in ("livenessProbe", "readinessProbe"):
+            container[probe]["tcpSocket"] = {"port": container[probe].pop("httpGet")["port"]}
     if workload.retry:
         # A change on the pod template is what makes Flagger analyse the same image again.
         template["metadata"].setdefault("annotations", {})[RETRY_ANNOTATION] = workload.retry

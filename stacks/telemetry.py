@@ -49,10 +49,13 @@ class Telemetry(pulumi.ComponentResource):
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
 
-        # Unmeshed: Prometheus scrapes proxies' admin ports, which accept plain connections.
+        # Never meshed: Prometheus scrapes proxies' admin ports, which accept plain connections,
+        # and it must start even while the proxy injector is down (prod's webhook policy is Fail).
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=NAMESPACE),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=NAMESPACE, labels={"config.linkerd.io/admission-webhooks": "disabled"}
+            ),
             opts=child,
         )
         release(

@@ -25,6 +25,7 @@ CHECKED_KEYS: dict[tuple[str, str], frozenset[str]] = {
             "deploymentStrategy.rollingUpdate.maxUnavailable",
             "deploymentStrategy.rollingUpdate.maxSurge",
             "webhookFailurePolicy",
+            "proxyInjector.namespaceSelector.matchExpressions",
             "proxy.resources.cpu.request",
             "proxy.resources.memory.limit",
             "proxy.resources.memory.request",

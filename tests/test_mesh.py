@@ -158,6 +158,13 @@ def test_prod_runs_linkerd_highly_available(runs: dict[str, Run]) -> None:
     assert prod["enablePodDisruptionBudget"] is True
     assert prod["enablePodAntiAffinity"] is True
     assert prod["webhookFailurePolicy"] == "Fail"
+    # With Fail, the injector must not block namespaces the cluster itself depends on.
+    (excluded,) = [
+        e["values"]
+        for e in prod["proxyInjector"]["namespaceSelector"]["matchExpressions"]
+        if e["key"] == "kubernetes.io/metadata.name"
+    ]
+    assert {"kube-system", "cert-manager", "calico-system"} <= set(excluded)
     assert prod["identity"]["issuer"]["scheme"] == "kubernetes.io/tls", (
         "HA values clobbered identity"
     )

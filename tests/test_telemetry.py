@@ -27,6 +27,16 @@ def test_one_prometheus_address_everywhere(stack_run: Run) -> None:
     assert source["url"] == derived
 
 
+def test_monitoring_namespace_is_never_meshed(stack_run: Run) -> None:
+    (namespace,) = [
+        r
+        for r in stack_run.of_type("kubernetes:core/v1:Namespace")
+        if r.inputs["metadata"]["name"] == stack_run.release("prometheus").inputs["namespace"]
+    ]
+    labels = namespace.inputs["metadata"]["labels"]
+    assert labels == {"config.linkerd.io/admission-webhooks": "disabled"}
+
+
 def test_prometheus_scrapes_every_10s(stack_run: Run) -> None:
     server = prometheus_values(stack_run)["server"]
     assert server["global"]["scrape_interval"] == "10s"
@@ -36,7 +46,12 @@ def test_prometheus_scrapes_every_10s(stack_run: Run) -> None:
 def test_linkerd_proxy_job_adds_namespace_and_deployment_labels(stack_run: Run) -> None:
     job = prometheus_values(stack_run)["scrapeConfigs"]["linkerd-proxy"]
     rules = job["relabel_configs"]
-    keep = rules[0]
+    assert rules[0] == {
+        "source_labels": ["__meta_kubernetes_pod_phase"],
+        "action": "keep",
+        "regex": "(Pending|Running)",
+    }
+    keep = rules[1]
     assert keep["action"] == "keep"
     assert keep["source_labels"] == [
         "__meta_kubernetes_pod_container_name",

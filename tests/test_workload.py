@@ -155,8 +155,12 @@ def test_retry_changes_a_pod_template_annotation() -> None:
 
 def test_faults_are_injected_for_a_failing_release() -> None:
     run = run_program("dev", {"podinfoFaults": "errors"})
-    command = run.one(DEPLOYMENT).inputs["spec"]["template"]["spec"]["containers"][0]["command"]
-    assert "--random-error=true" in command
+    container = run.one(DEPLOYMENT).inputs["spec"]["template"]["spec"]["containers"][0]
+    assert "--random-error=true" in container["command"]
+    # The injected errors also hit /healthz and /readyz: probes must not restart the canary.
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert container[probe]["tcpSocket"] == {"port": 9898}
+        assert "httpGet" not in container[probe]
 
 
 def test_hpa_bounds_come_from_config(runs: dict[str, Run]) -> None:
