@@ -33,8 +33,8 @@ NETWORK_POLICIES = ("calico", "azure")
 ALERT_PROVIDERS = ("none", "slack", "msteams")
 FAULTS = ("none", "errors", "latency")
 # Prometheus scrapes every 10 s; a query window must span several scrapes or it comes back empty.
-SCRAPE_INTERVAL_SECONDS = 10
-MIN_METRIC_WINDOW_SECONDS = 60
+SCRAPE_INTERVAL_SECONDS = 10  # manifests/telemetry/prometheus-values.yaml
+MIN_METRIC_WINDOW_SECONDS = 6 * SCRAPE_INTERVAL_SECONDS
 
 # Linkerd's HA control plane spreads 3 replicas over distinct nodes.
 HA_MIN_NODES = 3

@@ -122,7 +122,3 @@ class Settings:
     telemetry: TelemetrySettings
     delivery: DeliverySettings
     workload: WorkloadSettings
-
-    @property
-    def is_prod(self) -> bool:
-        return self.environment == "prod"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from stacks import config
 from tests.harness import Run
 
 PROMETHEUS_URL = "http://prometheus-server.monitoring.svc.cluster.local:80"
@@ -39,7 +40,8 @@ def test_monitoring_namespace_is_never_meshed(stack_run: Run) -> None:
 
 def test_prometheus_scrapes_every_10s(stack_run: Run) -> None:
     server = prometheus_values(stack_run)["server"]
-    assert server["global"]["scrape_interval"] == "10s"
+    # config.py sizes the shortest canary metric window on this interval.
+    assert server["global"]["scrape_interval"] == f"{config.SCRAPE_INTERVAL_SECONDS}s" == "10s"
     assert server["global"]["scrape_timeout"] == "10s"
 
 
