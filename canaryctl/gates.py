@@ -45,16 +45,12 @@ def abort(
         f"Opened the rollback gate of {canary.key}: Flagger rolls it back at its next analysis "
         f"run (within {clock(canary.interval_seconds)}).\n"
     )
-    if not wait:
-        out.write(_left_open(gate, canary, "every new release is rolled back at once"))
-        return OK
     limit = timeout if timeout is not None else 2 * canary.interval_seconds + 60
-    final = _await_phase(
-        cluster, canary, limit, poll, out, gate, "every new release is rolled back at once"
+    final = _see_through(
+        cluster, canary, gate, wait, limit, poll, out, "every new release is rolled back at once"
     )
-    if final is None:
-        return TIMED_OUT
-    _post(cluster, gate, canary, "close")
+    if isinstance(final, int):
+        return final
     if final.phase == "Failed":
         out.write(f"Rolled back {canary.key}; the rollback gate is closed again.\n")
         return OK
@@ -77,16 +73,19 @@ def promote(
         else f"once it reaches {canary.max_weight}% ({total - done} more step(s))"
     )
     out.write(f"Opened the promotion gate of {canary.key}: Flagger promotes it {when}.\n")
-    if not wait:
-        out.write(_left_open(gate, canary, "the next release is promoted without approval"))
-        return OK
     limit = timeout if timeout is not None else (total - done + 2) * canary.interval_seconds + 60
-    final = _await_phase(
-        cluster, canary, limit, poll, out, gate, "the next release is promoted without approval"
+    final = _see_through(
+        cluster,
+        canary,
+        gate,
+        wait,
+        limit,
+        poll,
+        out,
+        "the next release is promoted without approval",
     )
-    if final is None:
-        return TIMED_OUT
-    _post(cluster, gate, canary, "close")
+    if isinstance(final, int):
+        return final
     if final.phase == "Failed":
         out.write(
             f"{canary.key} was rolled back before it could be promoted; the gate is closed again.\n"
@@ -164,6 +163,28 @@ def _post(cluster: Cluster, gate: Gate, canary: Canary, action: str) -> None:
     # The load tester keys its gates by the Canary's name and namespace, as Flagger sends them.
     body = {"name": canary.name, "namespace": canary.namespace}
     cluster.post_to_service(gate.namespace, gate.service, f"{gate.path}/{action}", body)
+
+
+def _see_through(
+    cluster: Cluster,
+    canary: Canary,
+    gate: Gate,
+    wait: bool,
+    limit: float,
+    poll: float,
+    out: TextIO,
+    consequence: str,
+) -> Canary | int:
+    """After opening `gate`: the Canary once Flagger acted on it, with the gate closed again; or
+    the exit code when the gate is left open (--no-wait: OK, no action in time: TIMED_OUT)."""
+    if not wait:
+        out.write(_left_open(gate, canary, consequence))
+        return OK
+    final = _await_phase(cluster, canary, limit, poll, out, gate, consequence)
+    if final is None:
+        return TIMED_OUT
+    _post(cluster, gate, canary, "close")
+    return final
 
 
 def _await_phase(
