@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from canaryctl.errors import CanaryctlError
+from canaryctl.stack_config import CliConfigError, StackConfig, merge
 
 PROJECT_FILE = "Pulumi.yaml"
 # canaryctl ships inside the project's checkout (canaryctl/ next to Pulumi.yaml).
@@ -35,15 +35,17 @@ def stack_config(root: Path, stack: str) -> tuple[str, dict[str, str]]:
     """The project name and the config the engine would pass for `stack`.
 
     Pulumi.yaml's defaults, overridden by Pulumi.<stack>.yaml, keyed "project:key" with values as
-    text (lists and numbers as JSON), exactly how `pulumi up` hands them to the program.
+    text (lists and maps as JSON), after the Pulumi CLI's own checks (canaryctl/stack_config.py),
+    exactly how `pulumi up` hands them to the program. Encrypted values are left out.
     """
+    name, merged = read_stack(root, stack)
+    return name, merged.values
+
+
+def read_stack(root: Path, stack: str) -> tuple[str, StackConfig]:
+    """The project name and `stack`'s config with the CLI's checks; CanaryctlError when it refuses."""
     project = _yaml(root / PROJECT_FILE)
     name = str(project.get("name") or "")
-    values: dict[str, Any] = {
-        key: spec["default"]
-        for key, spec in (project.get("config") or {}).items()
-        if isinstance(spec, dict) and "default" in spec
-    }
     short = stack.rsplit("/", 1)[-1]  # org/project/dev names the same stack file as dev
     stack_file = root / f"Pulumi.{short}.yaml"
     if not stack_file.is_file():
@@ -51,15 +53,13 @@ def stack_config(root: Path, stack: str) -> tuple[str, dict[str, str]]:
         raise CanaryctlError(
             f"no stack file {stack_file.name} in {root}: pick one of {', '.join(known) or '(none)'}"
         )
-    for key, value in (_yaml(stack_file).get("config") or {}).items():
-        namespace, _, short_key = str(key).rpartition(":")
-        if namespace in ("", name):  # other namespaces (azure-native:...) configure providers
-            values[short_key] = value
-    return name, {
-        f"{name}:{key}": value if isinstance(value, str) else json.dumps(value)
-        for key, value in values.items()
-        if value is not None
-    }
+    try:
+        merged = merge(
+            name, project.get("config") or {}, short, _yaml(stack_file).get("config") or {}
+        )
+    except CliConfigError as error:
+        raise CanaryctlError(f"the Pulumi CLI would refuse stack {short}: {error}") from None
+    return name, merged
 
 
 def _yaml(path: Path) -> dict[str, Any]:

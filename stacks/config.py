@@ -6,17 +6,19 @@ it is given. Every problem is collected and reported at once, before any resourc
 
 from __future__ import annotations
 
+from datetime import date
+
 import pulumi
+import yaml
 
 from stacks import validators as v
-from stacks.config_reader import ConfigError, Reader
+from stacks.config_aks import read_aks, read_local
+from stacks.config_reader import ConfigError, Reader, configured_keys
+from stacks.manifests import PROJECT_FILE
 from stacks.settings import (
-    AksSettings,
     CanarySettings,
     DeliverySettings,
-    LocalClusterSettings,
     MeshSettings,
-    NodePool,
     Settings,
     TelemetrySettings,
     WorkloadSettings,
@@ -25,11 +27,6 @@ from stacks.settings import (
 __all__ = ["ConfigError", "Settings", "load"]
 
 ENVIRONMENTS = ("dev", "prod", "local")
-KUBELOGIN_MODES = ("azurecli", "workloadidentity", "spn", "msi")
-UPGRADE_CHANNELS = ("none", "patch", "stable", "rapid", "node-image")
-NODE_OS_UPGRADE_CHANNELS = ("None", "Unmanaged", "NodeImage", "SecurityPatch")
-SKU_TIERS = ("Free", "Standard", "Premium")
-NETWORK_POLICIES = ("calico", "azure")
 ALERT_PROVIDERS = ("none", "slack", "msteams")
 FAULTS = ("none", "errors", "latency")
 # Prometheus scrapes every 10 s; a query window must span several scrapes or it comes back empty.
@@ -40,18 +37,33 @@ MIN_METRIC_WINDOW_SECONDS = 6 * SCRAPE_INTERVAL_SECONDS
 HA_MIN_NODES = 3
 
 
-def load() -> Settings:
-    """Read and validate the stack's configuration; raise ConfigError listing every problem."""
-    reader = Reader(pulumi.Config())
-    settings = _settings(reader, pulumi.get_project(), pulumi.get_stack())
+def load(today: date | None = None) -> Settings:
+    """Read and validate the stack's configuration; raise ConfigError listing every problem.
+
+    Warnings (nothing wrong yet, but soon) go to the engine's log, where `pulumi preview` shows them.
+    """
+    project = pulumi.get_project()
+    reader = Reader(pulumi.Config(project))
+    settings = _settings(reader, project, pulumi.get_stack(), today or date.today())
+    declared = declared_keys()
+    for key in sorted(configured_keys(project) - declared):
+        reader.unknown(key, declared)
     reader.raise_if_invalid()
+    for warning in reader.warnings:
+        pulumi.log.warn(warning)
     return settings
 
 
-def _settings(r: Reader, project: str, stack: str) -> Settings:
+def declared_keys() -> set[str]:
+    """The keys Pulumi.yaml declares: the only ones a stack may set under the project's name."""
+    with PROJECT_FILE.open() as stream:
+        return set((yaml.safe_load(stream) or {}).get("config") or {})
+
+
+def _settings(r: Reader, project: str, stack: str, today: date) -> Settings:
     environment = r.choice("environment", ENVIRONMENTS)
-    aks = _aks(r, project, stack, environment) if environment != "local" else None
-    local = _local(r) if environment == "local" else None
+    aks = read_aks(r, project, stack, environment, today) if environment != "local" else None
+    local = read_local(r) if environment == "local" else None
     mesh = _mesh(r)
     if mesh.high_availability and aks is not None:
         pool = aks.user_pool
@@ -170,92 +182,4 @@ def _telemetry(r: Reader) -> TelemetrySettings:
         prometheus_storage_size=r.text(
             "prometheusStorageSize", pattern=v.QUANTITY, allowed="a size like 20Gi or 500Mi"
         ),
-    )
-
-
-def _aks(r: Reader, project: str, stack: str, environment: str) -> AksSettings:
-    prod = environment == "prod"
-    user_pool = NodePool(
-        vm_size=r.text(
-            "nodeVmSize", pattern=v.VM_SIZE, allowed="an Azure VM size like Standard_D4s_v5"
-        ),
-        count=r.integer("nodeCount", minimum=1, maximum=1000),
-        autoscaling=r.flag("autoscaling"),
-        min_count=r.integer("nodeMinCount", minimum=1, maximum=1000),
-        max_count=r.integer("nodeMaxCount", minimum=1, maximum=1000),
-    )
-    pool_keys_valid = not r.has_problem("nodeCount", "nodeMinCount", "nodeMaxCount")
-    if pool_keys_valid and user_pool.autoscaling and user_pool.min_count > user_pool.max_count:
-        r.problem(
-            "nodeMinCount",
-            user_pool.min_count,
-            f"at most nodeMaxCount ({user_pool.max_count})",
-        )
-    elif (
-        pool_keys_valid
-        and user_pool.autoscaling
-        and not user_pool.min_count <= user_pool.count <= user_pool.max_count
-    ):
-        r.problem(
-            "nodeCount",
-            user_pool.count,
-            f"between nodeMinCount and nodeMaxCount ({user_pool.min_count}-{user_pool.max_count})",
-        )
-    system_count = r.integer("systemNodeCount", minimum=1, maximum=100)
-    system_pool = NodePool(
-        vm_size=r.text(
-            "systemNodeVmSize", pattern=v.VM_SIZE, allowed="an Azure VM size like Standard_D2s_v5"
-        ),
-        count=system_count,
-        autoscaling=False,
-        min_count=system_count,
-        max_count=system_count,
-    )
-    sku_tier = r.choice("skuTier", SKU_TIERS)
-    if prod and sku_tier == "Free":
-        r.problem("skuTier", sku_tier, "Standard or Premium when environment is prod (uptime SLA)")
-    disable_local_accounts = r.flag("disableLocalAccounts")
-    if prod and not disable_local_accounts:
-        r.problem(
-            "disableLocalAccounts",
-            disable_local_accounts,
-            "true when environment is prod (static admin credentials bypass Entra ID)",
-        )
-    return AksSettings(
-        location=r.text("location", pattern=v.LOCATION, allowed="an Azure region like westeurope"),
-        resource_group_name=r.text(
-            "resourceGroupName",
-            pattern=v.AZURE_NAME,
-            allowed="1-63 letters, digits, -_.()",
-            empty_ok=True,
-        )
-        or f"rg-{project}-{stack}",
-        cluster_name=r.text(
-            "clusterName",
-            pattern=v.AZURE_NAME,
-            allowed="1-63 letters, digits, -_.()",
-            empty_ok=True,
-        )
-        or f"aks-{stack}",
-        kubernetes_version=r.check("kubernetesVersion", v.kubernetes_version),
-        sku_tier=sku_tier,
-        system_pool=system_pool,
-        user_pool=user_pool,
-        availability_zones=r.texts("availabilityZones", each=v.zone),
-        upgrade_channel=r.choice("upgradeChannel", UPGRADE_CHANNELS),
-        node_os_upgrade_channel=r.choice("nodeOsUpgradeChannel", NODE_OS_UPGRADE_CHANNELS),
-        network_policy=r.choice("networkPolicy", NETWORK_POLICIES),
-        authorized_ip_ranges=r.texts("apiServerAuthorizedIpRanges", each=v.ipv4_cidr),
-        disable_local_accounts=disable_local_accounts,
-        admin_group_object_ids=r.texts("adminGroupObjectIds", each=v.guid),
-        kubelogin_mode=r.choice("kubeloginMode", KUBELOGIN_MODES),
-        protect=prod,
-    )
-
-
-def _local(r: Reader) -> LocalClusterSettings:
-    context = r.text("kubeContext", allowed="the name of a context in your kubeconfig")
-    return LocalClusterSettings(
-        kube_context=context,
-        kubeconfig_path=r.text("kubeconfigPath", allowed="a file path", empty_ok=True) or None,
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pulumi
@@ -20,9 +21,25 @@ class Reader:
     def __init__(self, config: pulumi.Config) -> None:
         self._config = config
         self.problems: list[str] = []
+        self.warnings: list[str] = []
+        self.read: set[str] = set()
+        """Every key the program asked for: what Pulumi.yaml must declare."""
+
+    @property
+    def namespace(self) -> str:
+        return self._config.name
 
     def problem(self, key: str, given: Any, allowed: str) -> None:
         self.problems.append(f"{self._config.name}:{key}: got {given!r}; allowed: {allowed}")
+
+    def warn(self, key: str, message: str) -> None:
+        self.warnings.append(f"{self._config.name}:{key}: {message}")
+
+    def unknown(self, key: str, known: Iterable[str]) -> None:
+        """A key nobody reads: most likely a typo of one that is read."""
+        self.problems.append(
+            f"{self._config.name}:{key}: not a setting of this project{did_you_mean(key, known)}"
+        )
 
     def has_problem(self, *keys: str) -> bool:
         return any(
@@ -38,6 +55,7 @@ class Reader:
             )
 
     def _raw(self, key: str) -> str | None:
+        self.read.add(key)
         value = self._config.get(key)
         if value is None:
             self.problem(key, None, "a value; its default is declared in Pulumi.yaml")
@@ -104,6 +122,7 @@ class Reader:
 
     def secret(self, key: str, *, check: Callable[[str], str | None]) -> pulumi.Output[str] | None:
         """A secret value, checked without echoing it; None when unset."""
+        self.read.add(key)
         value = self._config.get(key)
         if value is None or value == "":
             return None
@@ -136,3 +155,34 @@ class Reader:
             if error:
                 self.problem(key, value, error)
         return tuple(values)
+
+    def structured(self, key: str, kind: type[list[Any]] | type[dict[str, Any]]) -> Any:
+        """A list or map value (the engine passes it as JSON text); None when it is not one."""
+        raw = self._raw(key)
+        if raw is None:
+            return None
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = None
+        if not isinstance(value, kind):
+            shape = "a list" if kind is list else "a map of fields"
+            self.problem(key, raw, f"{shape} (set it in the stack file or with `--path`)")
+            return None
+        return value
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """'; did you mean nodeCount?' for the closest known name, or '' when none is close."""
+    by_lower = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean {by_lower[close[0]]}?" if close else ""
+
+
+def configured_keys(project: str) -> set[str]:
+    """The keys under `project:` that the stack's config sets (the engine adds Pulumi.yaml's
+    defaults, so undeclared keys are the stack file's own)."""
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    prefix = f"{project}:"
+    return {k[len(prefix) :] for k in {*CONFIG.get(), *get_config_env()} if k.startswith(prefix)}

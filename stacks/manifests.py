@@ -7,7 +7,9 @@ from typing import Any
 
 import yaml
 
-MANIFESTS = Path(__file__).resolve().parent.parent / "manifests"
+ROOT = Path(__file__).resolve().parent.parent
+MANIFESTS = ROOT / "manifests"
+PROJECT_FILE = ROOT / "Pulumi.yaml"
 
 
 def load_documents(path: str) -> list[dict[str, Any]]:

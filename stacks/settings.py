@@ -17,12 +17,34 @@ class NodePool:
 
 
 @dataclass(frozen=True)
+class Principal:
+    """An Entra ID identity that gets a role, with the type ARM must be told."""
+
+    object_id: str
+    principal_type: str
+    """User, Group or ServicePrincipal (also for managed and workload identities)."""
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    """A weekly window in which AKS may upgrade (aksManaged*Schedule maintenance configurations)."""
+
+    day_of_week: str
+    start_time: str
+    """HH:mm in utc_offset."""
+    duration_hours: int
+    utc_offset: str
+    """+HH:mm or -HH:mm."""
+
+
+@dataclass(frozen=True)
 class AksSettings:
     """What the cluster layer needs to create an AKS cluster."""
 
     location: str
     resource_group_name: str
     cluster_name: str
+    dns_prefix: str
     kubernetes_version: str
     sku_tier: str
     system_pool: NodePool
@@ -30,12 +52,21 @@ class AksSettings:
     availability_zones: tuple[str, ...]
     upgrade_channel: str
     node_os_upgrade_channel: str
+    auto_upgrade_window: MaintenanceWindow
+    node_os_upgrade_window: MaintenanceWindow
     network_policy: str
     authorized_ip_ranges: tuple[str, ...]
     disable_local_accounts: bool
-    admin_group_object_ids: tuple[str, ...]
+    deployer_principal_type: str
+    """User for a person's `az login`; ServicePrincipal for CI (secret, OIDC or managed identity)."""
+    cluster_admins: tuple[Principal, ...]
     kubelogin_mode: str
     protect: bool
+
+    @property
+    def version_follows_channel(self) -> bool:
+        """The stable and rapid channels move the minor version outside Pulumi."""
+        return self.upgrade_channel in ("stable", "rapid")
 
 
 @dataclass(frozen=True)

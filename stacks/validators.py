@@ -7,13 +7,13 @@ import re
 from collections.abc import Callable
 from urllib.parse import urlparse
 
-# The pinned Linkerd (see stacks/versions.py) refuses older API servers.
-MIN_KUBERNETES = (1, 31)
+from stacks.versions import MIN_KUBERNETES
+
 KUBERNETES_VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
-LOCATION = re.compile(r"^[a-z][a-z0-9]{2,}$")
 VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_]+$")
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-AZURE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.()-]{0,62}$")
+CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+UTC_OFFSET = re.compile(r"^[+-](0\d|1[0-4]):(00|30|45)$")
 EDGE_CHART_VERSION = re.compile(r"^(\d{4})\.(\d{1,2})\.(\d+)$")
 GATEWAY_API_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
 PROMETHEUS_DURATION = re.compile(r"^[1-9]\d*(h|d|w|y)$")
@@ -27,9 +27,10 @@ GATEWAY_API_RANGE = ((1, 2, 1), (1, 5, 1))
 def kubernetes_version(value: str) -> str | None:
     match = KUBERNETES_VERSION.match(value)
     if match is None:
-        return "MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. 1.34 or 1.34.2"
+        return "MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. 1.35 or 1.35.2"
     if (int(match[1]), int(match[2])) < MIN_KUBERNETES:
-        return "1.31 or newer (the pinned Linkerd needs it)"
+        floor = ".".join(map(str, MIN_KUBERNETES))
+        return f"{floor} or newer (the oldest Kubernetes the pinned Linkerd supports)"
     return None
 
 

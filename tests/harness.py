@@ -79,6 +79,7 @@ class Registration:
     protect: bool
     ignore_changes: list[str]
     dependencies: list[str]
+    delete_before_replace: bool = False
     urn: str = ""
 
     def __str__(self) -> str:
@@ -198,6 +199,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     protect=request.protect,
                     ignore_changes=list(request.ignoreChanges),
                     dependencies=list(request.dependencies),
+                    delete_before_replace=request.deleteBeforeReplace,
                     urn=response.urn,
                 )
             )
@@ -216,11 +218,19 @@ def _unwrap(value: Any, path: str, secret_paths: set[str]) -> Any:
     return value
 
 
+# What a user must set before a stack's first `pulumi up` (README, "Prod"); the committed file
+# ships no made-up address range, so the program refuses prod without one.
+SET_BY_USER: dict[str, dict[str, Any]] = {
+    "prod": {"apiServerAuthorizedIpRanges": ["203.0.113.0/24"]},
+}
+
+
 def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, str]:
-    """Config as the engine hands it to the program (Pulumi.yaml defaults, then the stack file),
-    with `overrides` on top; an override of None removes the key."""
+    """Config as the engine hands it to the program (Pulumi.yaml defaults, then the stack file,
+    after the Pulumi CLI's own checks), then what the user sets (`pulumi config set`) and
+    `overrides` on top; an override of None removes the key."""
     _, config = project.stack_config(ROOT, stack)
-    for key, value in (overrides or {}).items():
+    for key, value in {**SET_BY_USER.get(stack, {}), **(overrides or {})}.items():
         config.pop(f"{NAME}:{key}", None)
         if value is not None:
             config[f"{NAME}:{key}"] = value if isinstance(value, str) else json.dumps(value)

@@ -3,12 +3,17 @@ and nothing is registered."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
 from stacks.config import ConfigError
-from tests.harness import NAME, Run, run_program
+from stacks.config_reader import Reader
+from tests.harness import NAME, PROJECT, Run, run_program, stack_config
+
+ADMIN = "11111111-2222-3333-4444-555555555555"
+WINDOW = {"dayOfWeek": "Saturday", "startTime": "02:00", "durationHours": 4, "utcOffset": "+00:00"}
 
 # (stack, overrides, key named in the error, text of what is allowed)
 REJECTED = [
@@ -27,6 +32,59 @@ REJECTED = [
     ("dev", {"kubernetesVersion": "1.34.2.1"}, "kubernetesVersion", "MAJOR.MINOR"),
     ("dev", {"kubernetesVersion": "v1.34"}, "kubernetesVersion", "MAJOR.MINOR"),
     ("dev", {"kubernetesVersion": "1.30"}, "kubernetesVersion", "1.31 or newer"),
+    (
+        "dev",
+        {"kubernetesVersion": "1.35.1"},
+        "kubernetesVersion",
+        "MAJOR.MINOR with upgradeChannel patch",
+    ),
+    ("dev", {"clusterName": "aks.dev"}, "clusterName", "1-63 letters, digits, '_' or '-'"),
+    ("dev", {"clusterName": "aks-dev-"}, "clusterName", "starting and ending with a letter"),
+    ("dev", {"clusterName": "a" * 64}, "clusterName", "1-63"),
+    ("dev", {"dnsPrefix": "aks_dev"}, "dnsPrefix", "1-54 letters, digits or '-'"),
+    ("dev", {"dnsPrefix": "a" * 55}, "dnsPrefix", "1-54"),
+    ("dev", {"resourceGroupName": "rg-dev."}, "resourceGroupName", "not ending in '.'"),
+    ("dev", {"resourceGroupName": "rg dev"}, "resourceGroupName", "1-90 letters"),
+    ("dev", {"location": "westeurop"}, "location", "did you mean westeurope?"),
+    ("dev", {"location": "mars"}, "location", "Azure public region"),
+    ("dev", {"deployerPrincipalType": "Group"}, "deployerPrincipalType", "User | ServicePrincipal"),
+    (
+        "dev",
+        {"clusterAdmins": [{"objectId": "admins", "principalType": "Group"}]},
+        "clusterAdmins[0].objectId",
+        "GUID",
+    ),
+    (
+        "dev",
+        {"clusterAdmins": [{"objectId": ADMIN, "principalType": "group"}]},
+        "clusterAdmins[0].principalType",
+        "User | Group | ServicePrincipal",
+    ),
+    ("dev", {"clusterAdmins": ["x"]}, "clusterAdmins[0]", "a map of fields"),
+    (
+        "dev",
+        {"autoUpgradeWindow": {**WINDOW, "durationHours": 2}},
+        "autoUpgradeWindow.durationHours",
+        "4-24",
+    ),
+    (
+        "dev",
+        {"nodeOsUpgradeWindow": {**WINDOW, "dayOfWeek": "Sat"}},
+        "nodeOsUpgradeWindow.dayOfWeek",
+        "Saturday",
+    ),
+    (
+        "dev",
+        {"autoUpgradeWindow": {**WINDOW, "startTime": "2am"}},
+        "autoUpgradeWindow.startTime",
+        "HH:mm",
+    ),
+    (
+        "prod",
+        {"apiServerAuthorizedIpRanges": []},
+        "apiServerAuthorizedIpRanges",
+        "egress addresses",
+    ),
     ("dev", {"environment": "staging"}, "environment", "dev | prod | local"),
     (
         "dev",
@@ -41,8 +99,8 @@ REJECTED = [
         "apiServerAuthorizedIpRanges",
         "no host bits",
     ),
-    ("dev", {"location": ""}, "location", "Azure region"),
-    ("dev", {"location": "West Europe"}, "location", "Azure region"),
+    ("dev", {"location": ""}, "location", "Azure public region"),
+    ("dev", {"location": "West Europe"}, "location", "did you mean westeurope?"),
     ("dev", {"nodeVmSize": ""}, "nodeVmSize", "VM size"),
     ("dev", {"nodeVmSize": "D4s v5"}, "nodeVmSize", "VM size"),
     ("dev", {"systemNodeVmSize": "large"}, "systemNodeVmSize", "VM size"),
@@ -57,7 +115,6 @@ REJECTED = [
     ("dev", {"upgradeChannel": "weekly"}, "upgradeChannel", "patch"),
     ("dev", {"networkPolicy": "cilium"}, "networkPolicy", "calico | azure"),
     ("dev", {"availabilityZones": ["4"]}, "availabilityZones", "zone numbers"),
-    ("dev", {"adminGroupObjectIds": ["admins"]}, "adminGroupObjectIds", "GUID"),
     ("local", {"kubeContext": ""}, "kubeContext", "context"),
     ("dev", {"linkerdVersion": "stable-2.14.10"}, "linkerdVersion", "edge chart version"),
     ("dev", {"linkerdVersion": "2025.12.1"}, "linkerdVersion", "2026.6.3 (Linkerd 2.20) or newer"),
@@ -124,7 +181,7 @@ def test_bad_value_is_rejected_with_key_given_and_allowed(
     line = next((ln for ln in message.splitlines() if f"{NAME}:{key}:" in ln), None)
     assert line is not None, f"error does not name {key}:\n{message}"
     given = overrides.get(key, next(iter(overrides.values())))
-    if not isinstance(given, list):
+    if not isinstance(given, list | dict):
         assert repr(given).strip("'") in line or str(given) in line, f"given value missing: {line}"
     assert allowed in line, f"allowed values missing: {line}"
     assert run.resources == [], f"resources registered despite bad config: {run.resources}"
@@ -156,8 +213,14 @@ def test_missing_key_names_pulumi_yaml() -> None:
     "overrides",
     [
         {"kubernetesVersion": "1.31"},
-        {"kubernetesVersion": "1.35.1"},
+        {"kubernetesVersion": "1.35.1", "upgradeChannel": "node-image"},
         {"kubernetesVersion": "2.0"},
+        {"location": "swedencentral"},
+        {"clusterName": "aks_dev-2", "dnsPrefix": "dev2"},
+        {"resourceGroupName": "rg-(shared).platform"},
+        {"deployerPrincipalType": "ServicePrincipal"},
+        {"clusterAdmins": [{"objectId": ADMIN, "principalType": "Group"}]},
+        {"autoUpgradeWindow": {"dayOfWeek": "Sunday", "startTime": "23:30", "durationHours": 8}},
         {"apiServerAuthorizedIpRanges": ["203.0.113.0/24", "198.51.100.7/32"]},
         {"disableLocalAccounts": False},  # dev may, when its stack says so
         {"autoscaling": True, "nodeMinCount": 1, "nodeMaxCount": 1, "nodeCount": 1},
@@ -168,22 +231,67 @@ def test_good_values_are_accepted(overrides: dict[str, Any]) -> None:
     assert run.of_type("azure-native:containerservice:ManagedCluster")
 
 
-def test_every_declared_key_has_a_description_and_type() -> None:
-    from tests.harness import PROJECT
-
+def test_every_declared_key_has_a_description_and_a_default() -> None:
     for key, spec in PROJECT["config"].items():
         assert spec.get("description"), f"{key} has no description in Pulumi.yaml"
-        assert spec.get("type") in ("string", "integer", "boolean", "array"), key
-        assert "default" in spec or spec.get("secret"), f"{key} has no default in Pulumi.yaml"
+        # A key without a default is required on every stack by the CLI.
+        assert "default" in spec, f"{key} has no default in Pulumi.yaml"
 
 
-def test_stack_files_only_set_declared_keys() -> None:
-    import yaml
+def test_a_typo_in_a_stack_key_is_named_with_the_closest_setting() -> None:
+    message, run = rejection("dev", {"nodeCont": 3, "canaryIntervall": "1m", "zzz": "1"})
+    assert f"{NAME}:nodeCont: not a setting of this project; did you mean nodeCount?" in message
+    assert "canaryIntervall: not a setting of this project; did you mean canaryInterval?" in message
+    assert f"{NAME}:zzz: not a setting of this project\n" in message + "\n"
+    assert run.resources == []
 
-    from tests.harness import PROJECT, ROOT, STACKS
 
-    for stack in STACKS:
-        stack_file = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
-        for key in stack_file["config"]:
-            namespace, name = key.split(":", 1)
-            assert namespace == NAME and name in PROJECT["config"], f"Pulumi.{stack}.yaml: {key}"
+def test_an_unknown_field_in_a_map_is_named_with_the_closest_field() -> None:
+    admins = [{"objectID": ADMIN, "principalType": "User"}]
+    message, _ = rejection("dev", {"clusterAdmins": admins})
+    assert "clusterAdmins[0].objectID: not a field here; did you mean objectId?" in message
+    assert "clusterAdmins[0].objectId: got None" in message
+
+
+def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads(runs: dict[str, Run]) -> None:
+    import pulumi
+
+    from stacks import config
+
+    read: set[str] = set()
+    for stack in ("dev", "local"):
+        pulumi.runtime.set_all_config(stack_config(stack))
+        reader = Reader(pulumi.Config(NAME))
+        config._settings(reader, NAME, stack, date(2026, 11, 27))
+        read |= reader.read
+    assert read == set(PROJECT["config"]) == config.declared_keys()
+
+
+def test_a_minor_past_aks_standard_support_warns_with_its_end_date() -> None:
+    import pulumi
+
+    from stacks import config
+
+    pulumi.runtime.set_all_config(stack_config("dev", {"kubernetesVersion": "1.34"}))
+    for today, warned in ((date(2026, 11, 30), False), (date(2026, 12, 1), True)):
+        reader = Reader(pulumi.Config(NAME))
+        config._settings(reader, NAME, "dev", today)
+        assert reader.problems == []
+        text = "\n".join(reader.warnings)
+        assert ("ended on 2026-11-30" in text) is warned, text
+        if warned:
+            assert "Move to 1.37" in text
+
+
+def test_default_names_are_derived_validly_from_any_stack_name() -> None:
+    from stacks import azure_names
+
+    for stack in ("dev", "feature_x.v2", "a" * 80, "x..y"):
+        cluster = azure_names.default_cluster_name(stack)
+        assert azure_names.CLUSTER_NAME.match(cluster), cluster
+        assert azure_names.DNS_PREFIX.match(azure_names.dns_prefix_for(cluster)), cluster
+        group = azure_names.default_resource_group(NAME, stack)
+        assert azure_names.RESOURCE_GROUP.match(group), group
+    assert azure_names.default_cluster_name("feature_x.v2") == "aks-feature_x-v2"
+    assert azure_names.dns_prefix_for("aks-feature_x-v2") == "aks-feature-x-v2"
+    assert azure_names.default_resource_group(NAME, "dev") == "rg-progressive-delivery-dev"

@@ -7,15 +7,13 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_azure_native import authorization, containerservice, resources
+from pulumi_azure_native import containerservice, resources
 
-from stacks.kubeconfig import non_interactive
-from stacks.settings import AksSettings, NodePool
-
-# Built-in role "Azure Kubernetes Service RBAC Cluster Admin": full access to every namespace.
-CLUSTER_ADMIN_ROLE_ID = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
-SYSTEM_POOL = "system"
-USER_POOL = "user"
+from stacks.cluster.access import cluster_access
+from stacks.cluster.kubeconfig import non_interactive
+from stacks.cluster.maintenance import maintenance_windows
+from stacks.cluster.pools import system_pool_ignored_changes, system_pool_profile, user_pool
+from stacks.settings import AksSettings
 
 
 @dataclass(frozen=True)
@@ -25,7 +23,7 @@ class AksClusterArgs:
 
 
 class AksCluster(pulumi.ComponentResource):
-    """Resource group, AKS cluster, user node pool, admin role for the deployer, and provider."""
+    """Resource group, AKS cluster, user pool, maintenance windows, cluster admins, provider."""
 
     provider: k8s.Provider
     cluster_name: pulumi.Output[str]
@@ -59,7 +57,7 @@ class AksCluster(pulumi.ComponentResource):
             resource_name_=s.cluster_name,
             resource_group_name=group.name,
             location=s.location,
-            dns_prefix=s.cluster_name,
+            dns_prefix=s.dns_prefix,
             kubernetes_version=s.kubernetes_version,
             sku=containerservice.ManagedClusterSKUArgs(name="Base", tier=s.sku_tier),
             identity=containerservice.ManagedClusterIdentityArgs(
@@ -67,10 +65,9 @@ class AksCluster(pulumi.ComponentResource):
             ),
             enable_rbac=True,
             # Entra ID for every login, Azure RBAC for every permission.
+            # (Administrators are Azure role assignments, see access.py.)
             aad_profile=containerservice.ManagedClusterAADProfileArgs(
-                managed=True,
-                enable_azure_rbac=True,
-                admin_group_object_ids=list(s.admin_group_object_ids),
+                managed=True, enable_azure_rbac=True
             ),
             disable_local_accounts=s.disable_local_accounts,
             oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
@@ -98,59 +95,14 @@ class AksCluster(pulumi.ComponentResource):
             )
             if s.authorized_ip_ranges
             else None,
-            agent_pool_profiles=[_system_pool(s.system_pool, s)],
+            agent_pool_profiles=[system_pool_profile(s)],
             tags=args.tags,
             opts=pulumi.ResourceOptions.merge(
-                keep,
-                pulumi.ResourceOptions(
-                    # Auto-upgrade moves these outside Pulumi; reverting them would downgrade.
-                    ignore_changes=[
-                        "kubernetesVersion",
-                        "agentPoolProfiles[*].orchestratorVersion",
-                        "agentPoolProfiles[*].count",
-                    ],
-                ),
+                keep, pulumi.ResourceOptions(ignore_changes=_ignored_changes(s))
             ),
         )
-        user_pool = containerservice.AgentPool(
-            f"{name}-user-pool",
-            agent_pool_name=USER_POOL,
-            resource_group_name=group.name,
-            resource_name_=cluster.name,
-            mode="User",
-            vm_size=s.user_pool.vm_size,
-            count=s.user_pool.count,
-            enable_auto_scaling=s.user_pool.autoscaling,
-            min_count=s.user_pool.min_count if s.user_pool.autoscaling else None,
-            max_count=s.user_pool.max_count if s.user_pool.autoscaling else None,
-            availability_zones=list(s.availability_zones) or None,
-            os_type="Linux",
-            os_sku="AzureLinux",
-            type="VirtualMachineScaleSets",
-            tags=args.tags,
-            opts=pulumi.ResourceOptions.merge(
-                keep,
-                pulumi.ResourceOptions(
-                    # The autoscaler and auto-upgrade own these once the pool exists.
-                    ignore_changes=["count", "orchestratorVersion"],
-                ),
-            ),
-        )
-
-        deployer = authorization.get_client_config_output()
-        admin_role = authorization.RoleAssignment(
-            f"{name}-deployer-cluster-admin",
-            principal_id=deployer.object_id,
-            role_definition_id=deployer.subscription_id.apply(
-                lambda sub: (
-                    f"/subscriptions/{sub}/providers/Microsoft.Authorization/"
-                    f"roleDefinitions/{CLUSTER_ADMIN_ROLE_ID}"
-                )
-            ),
-            scope=cluster.id,
-            description="Lets the identity running Pulumi manage everything inside the cluster.",
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        pool = user_pool(f"{name}-user-pool", s, cluster, group.name, args.tags, self)
+        maintenance_windows(name, s, cluster, group.name, self)
 
         credentials = containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=group.name,
@@ -164,12 +116,13 @@ class AksCluster(pulumi.ComponentResource):
                 )
             )
         )
+        access = cluster_access(name, s, cluster, self.kubeconfig, self)
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
-            # Nothing may reach the API server before the deployer can act in it, and workloads
-            # need the user pool: the system pool only takes CriticalAddonsOnly pods.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin_role, user_pool]),
+            # Nothing may reach the API server before the deployer's role has taken effect, and
+            # workloads need the user pool: the system pool only takes CriticalAddonsOnly pods.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[access, pool]),
         )
         self.cluster_name = cluster.name
         self.resource_group_name = group.name
@@ -193,19 +146,14 @@ class AksCluster(pulumi.ComponentResource):
         )
 
 
-def _system_pool(
-    pool: NodePool, s: AksSettings
-) -> containerservice.ManagedClusterAgentPoolProfileArgs:
-    return containerservice.ManagedClusterAgentPoolProfileArgs(
-        name=SYSTEM_POOL,
-        mode="System",
-        vm_size=pool.vm_size,
-        count=pool.count,
-        enable_auto_scaling=False,
-        availability_zones=list(s.availability_zones) or None,
-        os_type="Linux",
-        os_sku="AzureLinux",
-        type="VirtualMachineScaleSets",
-        # Keep the platform's own pods off the system pool; AKS add-ons tolerate this taint.
-        node_taints=["CriticalAddonsOnly=true:NoSchedule"],
-    )
+def _ignored_changes(s: AksSettings) -> list[str]:
+    """What Pulumi leaves alone on the live cluster.
+
+    With the patch channel (or none) the minor is Pulumi's: raising kubernetesVersion upgrades the
+    control plane, then the pools follow. The stable and rapid channels move it themselves, so
+    reverting it would mean a downgrade: then it is ignored and upgrades are AKS's alone.
+    """
+    ignored = ["agentPoolProfiles[*].count", *system_pool_ignored_changes()]
+    if s.version_follows_channel:
+        ignored += ["kubernetesVersion", "agentPoolProfiles[*].orchestratorVersion"]
+    return ignored

@@ -1,0 +1,79 @@
+"""Cluster layer, access: who may act inside the cluster, and a wait until that has taken effect.
+
+With Entra ID and Azure RBAC every Kubernetes request is authorised by Azure role assignments.
+The identity that first creates the cluster gets "Azure Kubernetes Service RBAC Cluster Admin" and
+keeps it when another identity runs `pulumi up` later (a CI run and a person's run never take each
+other's access away); config `clusterAdmins` adds further people, groups or service principals.
+"""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_azure_native import authorization, containerservice
+
+from stacks.components.access_wait import AccessWait
+from stacks.settings import AksSettings, Principal
+
+# Built-in role "Azure Kubernetes Service RBAC Cluster Admin": full access to every namespace.
+CLUSTER_ADMIN_ROLE = "Azure Kubernetes Service RBAC Cluster Admin"
+CLUSTER_ADMIN_ROLE_ID = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+
+
+def cluster_access(
+    name: str,
+    s: AksSettings,
+    cluster: containerservice.ManagedCluster,
+    kubeconfig: pulumi.Output[str],
+    parent: pulumi.Resource,
+) -> AccessWait:
+    """Role assignments for the deployer and clusterAdmins, and the wait until they apply."""
+    caller = authorization.get_client_config_output()
+    role = caller.subscription_id.apply(
+        lambda sub: (
+            f"/subscriptions/{sub}/providers/Microsoft.Authorization/"
+            f"roleDefinitions/{CLUSTER_ADMIN_ROLE_ID}"
+        )
+    )
+    deployer = authorization.RoleAssignment(
+        f"{name}-deployer-cluster-admin",
+        principal_id=caller.object_id,
+        # ARM checks the type against the principal: the SDK's default, User, is refused for a
+        # service principal or managed identity (UnmatchedPrincipalType).
+        principal_type=s.deployer_principal_type,
+        role_definition_id=role,
+        scope=cluster.id,
+        description="The identity that created the cluster manages everything inside it.",
+        # Whoever runs `pulumi up` later must not take this grant over (replacing it would
+        # remove the creator's access): the first deployer keeps it.
+        opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["principalId", "principalType"]),
+    )
+    admins = [
+        _admin(f"{name}-admin-{admin.object_id}", admin, role, cluster, parent)
+        for admin in s.cluster_admins
+    ]
+    return AccessWait(
+        f"{name}-access",
+        kubeconfig=kubeconfig,
+        grants=[grant.id for grant in (deployer, *admins)],
+        principal=caller.object_id,
+        role=CLUSTER_ADMIN_ROLE,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def _admin(
+    name: str,
+    admin: Principal,
+    role: pulumi.Input[str],
+    cluster: containerservice.ManagedCluster,
+    parent: pulumi.Resource,
+) -> authorization.RoleAssignment:
+    return authorization.RoleAssignment(
+        name,
+        principal_id=admin.object_id,
+        principal_type=admin.principal_type,
+        role_definition_id=role,
+        scope=cluster.id,
+        description="A cluster administrator from the stack's clusterAdmins.",
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

@@ -1,0 +1,205 @@
+"""Building block: wait, polling and bounded, until the cluster's RBAC lets this deployment act.
+
+Azure documents that "role assignments can take up to 10 minutes to take effect" (Azure RBAC
+troubleshooting); AKS with Azure RBAC answers 403 until then, so the first `pulumi up` of a new
+cluster would fail on its first Kubernetes object. This resource asks the API server itself, with
+SelfSubjectAccessReviews through the stack's own kubeconfig, whether the identity running Pulumi
+may do what the platform needs, every POLL_SECONDS until it may or TIMEOUT_SECONDS have passed.
+
+It is a Pulumi dynamic resource: `pulumi up` runs `create` in the dynamic provider host, with the
+project's virtualenv. It runs again (a replacement) whenever the role assignments it is given or
+the API server change; everything in the cluster depends on it through the Kubernetes provider.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi.dynamic
+import yaml
+
+TIMEOUT_SECONDS = 600
+POLL_SECONDS = 10
+# What the platform does first in a new cluster: namespaces, CRDs and cluster-wide RBAC (every
+# chart). Azure RBAC grants all three together, so asking for each proves the role took effect.
+REQUIRED_ACCESS: tuple[dict[str, str], ...] = (
+    {"verb": "create", "group": "", "resource": "namespaces"},
+    {"verb": "create", "group": "apiextensions.k8s.io", "resource": "customresourcedefinitions"},
+    {"verb": "create", "group": "rbac.authorization.k8s.io", "resource": "clusterrolebindings"},
+)
+
+
+class AccessNotGranted(Exception):
+    """The identity running Pulumi still may not act in the cluster after the whole wait."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One look at the cluster: which required accesses were refused, or why nothing answered."""
+
+    refused: tuple[str, ...] = ()
+    error: str = ""
+
+    @property
+    def granted(self) -> bool:
+        return not self.refused and not self.error
+
+
+def wait_for_access(
+    kubeconfig: str,
+    *,
+    principal: str,
+    role: str,
+    timeout_seconds: float = TIMEOUT_SECONDS,
+    poll_seconds: float = POLL_SECONDS,
+    check: Callable[[dict[str, Any]], Attempt] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> float:
+    """Seconds it took until every REQUIRED_ACCESS is allowed; AccessNotGranted past the timeout."""
+    document = _parse(kubeconfig)
+    look = check or _check_access
+    started = clock()
+    while True:
+        attempt = look(document)
+        waited = clock() - started
+        if attempt.granted:
+            return waited
+        if waited + poll_seconds > timeout_seconds:
+            why = (
+                f"it refused {', '.join(attempt.refused)}"
+                if attempt.refused
+                else f"the last attempt failed: {attempt.error}"
+            )
+            raise AccessNotGranted(
+                f"after {waited:.0f} s the cluster's API server still does not let {principal} act "
+                f"({why}). The Azure role {role!r} for {principal} on the cluster has not taken "
+                "effect. Check it with `az role assignment list --scope <cluster id> --assignee "
+                f"{principal}`; if another identity created the cluster, add yours to config "
+                "clusterAdmins; then run `pulumi up` again."
+            )
+        sleep(poll_seconds)
+
+
+def _parse(kubeconfig: str) -> dict[str, Any]:
+    document = yaml.safe_load(kubeconfig)
+    if not isinstance(document, dict) or not document.get("users"):
+        raise AccessNotGranted("the cluster's kubeconfig has no user to log in with")
+    for user in document["users"]:
+        command = ((user.get("user") or {}).get("exec") or {}).get("command")
+        if command and shutil.which(command) is None:
+            raise AccessNotGranted(
+                f"{command}, the login plugin of the cluster's kubeconfig, is not on PATH: "
+                "install it (`az aks install-cli`) and run `pulumi up` again"
+            )
+    return document
+
+
+def _check_access(document: dict[str, Any]) -> Attempt:
+    """Ask the API server about every REQUIRED_ACCESS (imports the client only when it runs)."""
+    from kubernetes import client, config
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.config.config_exception import ConfigException
+
+    configuration = client.Configuration()
+    configuration.retries = 0
+    try:
+        # A fresh login per attempt: the exec plugin (kubelogin) fetches the current token.
+        config.load_kube_config_from_dict(
+            document, client_configuration=configuration, persist_config=False
+        )
+        with client.ApiClient(configuration) as api:
+            authorization = client.AuthorizationV1Api(api)
+            refused = []
+            for attributes in REQUIRED_ACCESS:
+                body = client.V1SelfSubjectAccessReview(
+                    spec=client.V1SelfSubjectAccessReviewSpec(
+                        resource_attributes=client.V1ResourceAttributes(
+                            verb=attributes["verb"],
+                            group=attributes["group"],
+                            resource=attributes["resource"],
+                        )
+                    )
+                )
+                review = authorization.create_self_subject_access_review(
+                    body, _request_timeout=(10, 30)
+                )
+                if not (review.status and review.status.allowed):
+                    refused.append(_describe(attributes))
+    except ApiException as error:  # 401/403 while the login itself is not yet accepted
+        return Attempt(error=f"HTTP {error.status} {error.reason}")
+    except (ConfigException, OSError) as error:
+        return Attempt(error=f"{type(error).__name__}: {error}")
+    except Exception as error:  # urllib3 errors: the API server is not reachable yet
+        return Attempt(error=f"{type(error).__name__}: {error}")
+    return Attempt(refused=tuple(refused))
+
+
+def _describe(attributes: dict[str, str]) -> str:
+    group = f".{attributes['group']}" if attributes["group"] else ""
+    return f"{attributes['verb']} {attributes['resource']}{group}"
+
+
+def _server(kubeconfig: str) -> str:
+    clusters = (yaml.safe_load(kubeconfig) or {}).get("clusters") or [{}]
+    return str((clusters[0].get("cluster") or {}).get("server") or "")
+
+
+class _AccessWaitProvider(pulumi.dynamic.ResourceProvider):
+    """create waits; a change of grants or API server replaces (waits again); delete is a no-op."""
+
+    def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
+        waited = wait_for_access(
+            props["kubeconfig"], principal=props["principal"], role=props["role"]
+        )
+        outs = {**_trigger(props), "principal": props["principal"], "waitedSeconds": round(waited)}
+        return pulumi.dynamic.CreateResult(id_=_identity(_trigger(props)), outs=outs)
+
+    def diff(
+        self, _id: str, olds: dict[str, Any], news: dict[str, Any]
+    ) -> pulumi.dynamic.DiffResult:
+        # Only new grants or another API server can need a new wait. Who runs `pulumi up` does
+        # not: an identity that was never granted access would wait in vain.
+        changed = [key for key, value in _trigger(news).items() if olds.get(key) != value]
+        return pulumi.dynamic.DiffResult(changes=bool(changed), replaces=changed)
+
+
+def _trigger(props: dict[str, Any]) -> dict[str, Any]:
+    """What decides whether to wait again. The kubeconfig itself is never an output."""
+    return {"grants": sorted(props["grants"]), "server": _server(props["kubeconfig"])}
+
+
+def _identity(trigger: dict[str, Any]) -> str:
+    return hashlib.sha256(repr(sorted(trigger.items())).encode()).hexdigest()[:16]
+
+
+class AccessWait(pulumi.dynamic.Resource, module="cluster", name="AccessWait"):
+    """Done once the identity running Pulumi may create namespaces, CRDs and cluster RBAC."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        kubeconfig: pulumi.Input[str],
+        grants: Sequence[pulumi.Input[str]],
+        principal: pulumi.Input[str],
+        role: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(
+            _AccessWaitProvider(),
+            name,
+            {
+                "kubeconfig": pulumi.Output.secret(kubeconfig),
+                "grants": list(grants),
+                "principal": principal,
+                "role": role,
+            },
+            opts,
+        )

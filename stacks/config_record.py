@@ -1,0 +1,119 @@
+"""Config records: one map inside structured stack config, read field by field like a top-level key.
+
+Structured values (`type: object`, or `array` of objects) arrive as JSON; each field is checked
+with the same rules as a top-level key, and every problem names its path ("clusterAdmins[0].objectId"),
+what was given and what is allowed. A field nobody reads is a problem with a "did you mean".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from stacks.config_reader import Reader, did_you_mean
+
+
+class Record:
+    """The fields of one config map at `path`; call `done()` after reading them all."""
+
+    def __init__(
+        self, reader: Reader, path: str, value: dict[str, Any], *, reported: bool = False
+    ) -> None:
+        self.reader = reader
+        self.path = path
+        self.value = value
+        self._read: set[str] = set()
+        self._reported = reported
+        """The value was no map and that is reported already: fields fall back quietly."""
+
+    def _field(self, name: str) -> Any:
+        self._read.add(name)
+        return self.value.get(name)
+
+    def problem(self, name: str, given: Any, allowed: str) -> None:
+        if not self._reported:
+            self.reader.problem(f"{self.path}.{name}", given, allowed)
+
+    def has_problem(self, *names: str) -> bool:
+        return self.reader.has_problem(*(f"{self.path}.{name}" for name in names))
+
+    def text(
+        self,
+        name: str,
+        *,
+        allowed: str,
+        default: str | None = None,
+        pattern: re.Pattern[str] | None = None,
+        check: Callable[[str], str | None] | None = None,
+    ) -> str:
+        value = self._field(name)
+        if value is None and default is not None:
+            return default
+        if not isinstance(value, str) or value == "":
+            self.problem(name, value, allowed)
+            return default or ""
+        if pattern is not None and not pattern.match(value):
+            self.problem(name, value, allowed)
+        elif check is not None and (error := check(value)):
+            self.problem(name, value, error)
+        return value
+
+    def choice(self, name: str, allowed: Sequence[str], default: str | None = None) -> str:
+        value = self._field(name)
+        if value is None and default is not None:
+            return default
+        if value not in allowed:
+            self.problem(name, value, " | ".join(allowed))
+            return default or allowed[0]
+        return str(value)
+
+    def integer(self, name: str, *, minimum: int, maximum: int, default: int | None = None) -> int:
+        value = self._field(name)
+        if value is None and default is not None:
+            return default
+        # YAML and JSON may give 4 as 4.0; text is not a number here.
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+            self.problem(name, value, f"a whole number {minimum}-{maximum}")
+            return default if default is not None else minimum
+        if not minimum <= value <= maximum:
+            self.problem(name, value, f"a whole number {minimum}-{maximum}")
+        return int(value)
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self._field(name)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.problem(name, value, "true | false")
+            return default
+        return value
+
+    def done(self) -> None:
+        """Report every field that was given but never read (a typo, or a field of another kind)."""
+        for name in sorted(set(self.value) - self._read):
+            self.reader.problems.append(
+                f"{self.reader.namespace}:{self.path}.{name}: not a field here"
+                f"{did_you_mean(name, self._read)}"
+            )
+
+
+def records(reader: Reader, key: str) -> list[Record]:
+    """A config list of maps as Records (an empty list when the key is not a list of maps)."""
+    values = reader.structured(key, list)
+    found = []
+    for index, value in enumerate(values or []):
+        path = f"{key}[{index}]"
+        if isinstance(value, dict):
+            found.append(Record(reader, path, value))
+        else:
+            reader.problem(path, value, "a map of fields")
+    return found
+
+
+def record(reader: Reader, key: str) -> Record:
+    """A config map as a Record (with no fields when the key is not a map)."""
+    value = reader.structured(key, dict)
+    if isinstance(value, dict):
+        return Record(reader, key, value)
+    return Record(reader, key, {}, reported=True)
