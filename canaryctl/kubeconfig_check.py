@@ -148,10 +148,16 @@ def exec_plugin_path(info: ContextInfo) -> str | None:
 
 
 def missing_plugin(info: ContextInfo) -> str:
+    """What is wrong, then how to fix it (install_hint)."""
     command = info.exec_command or ""
-    name = os.path.basename(command)
-    hint = INSTALL_HINTS.get(name, f"install it or change the exec command of context {info.name}")
-    return f"{command}, the exec plugin of context {info.name}, is not on PATH: {hint}"
+    return (
+        f"{command}, the exec plugin of context {info.name}, is not on PATH: {install_hint(info)}"
+    )
+
+
+def install_hint(info: ContextInfo) -> str:
+    name = os.path.basename(info.exec_command or "")
+    return INSTALL_HINTS.get(name, f"install it or change the exec command of context {info.name}")
 
 
 def require_exec_plugin(info: ContextInfo) -> None:
