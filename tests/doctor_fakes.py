@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
+from canaryctl import doctor
 from canaryctl.tools import Completed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,3 +142,32 @@ def project(tmp_path: Path, stack: str, config: Mapping[str, object]) -> Path:
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     (tmp_path / f"Pulumi.{stack}.yaml").write_text(json.dumps({"config": dict(config)}))
     return tmp_path
+
+
+LINE = re.compile(r"(PASS|FAIL|SKIP)  ([a-z ]+): (.+)")
+
+
+def run(stack: str, runner: FakeRunner) -> tuple[int, dict[str, tuple[str, str, str]], str]:
+    """Exit code, {check: (status, result, fix)} and the whole output."""
+    out = io.StringIO()
+    code = doctor.run(stack, out, runner)
+    text = out.getvalue()
+    checks: dict[str, tuple[str, str, str]] = {}
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        found = LINE.fullmatch(line)
+        if found:
+            after = lines[index + 1] if index + 1 < len(lines) else ""
+            fix = after.removeprefix("      fix: ") if after.startswith("      fix: ") else ""
+            checks[found[2]] = (found[1], found[3], fix)
+    for status, _, fix in checks.values():
+        assert (status == "FAIL") == bool(fix), text  # a fix under every FAIL, and only there
+    for call in runner.calls:
+        assert call.timeout > 0
+    return code, checks, text
+
+
+def use_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in this checkout (its Pulumi.yaml and stack files), with no subscription pinned."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("ARM_SUBSCRIPTION_ID", raising=False)
