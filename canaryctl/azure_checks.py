@@ -72,13 +72,20 @@ def _login(report: Report, runner: Runner, az: str, facts: StackFacts) -> str | 
     sub_id, name = str(account.get("id") or ""), str(account.get("name") or "")
     user = (account.get("user") or {}).get("name") or "(unknown user)"
     current = f"{name} ({sub_id})"
+    if facts.subscription_secret:
+        report.add(
+            "PASS",
+            LOGIN,
+            f"{user}, subscription {current}; the stack's {facts.subscription_source} is not "
+            "compared (`pulumi config get azure-native:subscriptionId` shows it)",
+        )
+        return sub_id
     if facts.subscription is None:
         report.add(
             "PASS",
             LOGIN,
-            f"{user}; the stack will use az's default subscription {current} "
-            f"({facts.subscription_source}; pin it with `pulumi config set "
-            "azure-native:subscriptionId <id>`)",
+            f"{user}; the stack will use az's default subscription {current} (pin it with "
+            "`pulumi config set azure-native:subscriptionId <id>`)",
         )
         return sub_id
     if sub_id.lower() != facts.subscription.lower():

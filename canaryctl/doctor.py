@@ -79,6 +79,8 @@ class StackFacts:
     subscription: str | None
     """The subscription the stack will deploy to, when pinned; None means az's default one."""
     subscription_source: str
+    subscription_secret: bool = False
+    """azure-native:subscriptionId is set as a secret: doctor cannot read it to compare."""
 
     @property
     def local(self) -> bool:
@@ -103,7 +105,7 @@ def read_facts(root: Path, stack: str) -> StackFacts:
         subscription = str(configured[0])
         source = f"azure-native:subscriptionId in {configured[1]}"
     elif configured is not None:
-        source = f"azure-native:subscriptionId in {configured[1]} (a secret, not compared)"
+        source = f"azure-native:subscriptionId in {configured[1]} (a secret)"
     elif os.environ.get("ARM_SUBSCRIPTION_ID"):
         subscription, source = os.environ["ARM_SUBSCRIPTION_ID"], "ARM_SUBSCRIPTION_ID"
     return StackFacts(
@@ -118,6 +120,7 @@ def read_facts(root: Path, stack: str) -> StackFacts:
         kubeconfig_path=value("kubeconfigPath") or None,
         subscription=subscription,
         subscription_source=source,
+        subscription_secret=configured is not None and isinstance(configured[0], dict),
     )
 
 

@@ -137,6 +137,20 @@ def test_logged_in_to_another_subscription_names_both(tmp_path, monkeypatch):
     assert runner.ran("az", "aks", "get-versions")[0].args[-3] == SUBSCRIPTION
 
 
+def test_a_secret_subscription_id_is_not_compared(tmp_path, monkeypatch):
+    secret = {"azure-native:subscriptionId": {"secure": "v1:abc"}}
+    monkeypatch.chdir(project(tmp_path, "dev", secret))
+    monkeypatch.setenv("ARM_SUBSCRIPTION_ID", OTHER_SUBSCRIPTION)  # the config wins, even secret
+    code, checks, _ = run("dev", FakeRunner())
+    assert code == 0
+    assert checks["azure login"][:2] == (
+        "PASS",
+        f"dev@contoso.com, subscription Platform Dev ({SUBSCRIPTION}); the stack's "
+        "azure-native:subscriptionId in Pulumi.dev.yaml (a secret) is not compared "
+        "(`pulumi config get azure-native:subscriptionId` shows it)",
+    )
+
+
 def test_arm_subscription_id_is_the_stack_subscription_without_config(in_checkout, monkeypatch):
     monkeypatch.setenv("ARM_SUBSCRIPTION_ID", OTHER_SUBSCRIPTION)
     _, checks, _ = run("dev", FakeRunner())
