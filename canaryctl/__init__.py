@@ -8,6 +8,7 @@ Run from the checkout (or after `make install`) as `python -m canaryctl COMMAND`
     promote  NAME [-n NS] [--no-wait]    approve a release held at the promotion gate
     reset    NAME [-n NS]                close both gates
     plan     [--stack STACK]             the analysis timeline of a stack's settings, no cluster
+    doctor   [--stack STACK]             preflight before `pulumi up`: exit 0 all passed, 3 a check failed
 
 The cluster comes from --kubeconfig/$KUBECONFIG and --context, or --stack NAME (the stack's
 kubeconfig output, read through the pulumi CLI into memory). Exit code 3 means canaryctl could not

@@ -16,7 +16,7 @@ DEFAULT_POLL_SECONDS = 5.0
 
 EPILOG = """\
 exit codes: 0 done (promoted), 1 rolled back, 2 timed out, 3 could not do it (usage, config,
-cluster access or a refused request)."""
+cluster access or a refused request) or `doctor` found a problem."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -110,6 +110,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="close the rollback and promotion gates",
         description="Close both gates, e.g. after `abort --no-wait` or an interrupted promote.",
     )
+    doctor = commands.add_parser(
+        "doctor",
+        help="preflight a stack before `pulumi up`: tools, Azure login and rights, the cluster",
+        description="Check everything `pulumi up` and canaryctl need for a stack, one line per "
+        "check (PASS, FAIL with a fix, or SKIP), without changing anything: the tools and their "
+        "versions; for dev/prod the az login and subscription, the Kubernetes version offered in "
+        "the region and the rights to create resources and role assignments; and the cluster "
+        "(local: kubeContext; AKS: once deployed): kubeconfig, exec plugin, API, RBAC, Flagger "
+        "CRDs. Exit 0 when nothing failed, 3 otherwise.",
+    )
+    doctor.add_argument(
+        "--stack", default="dev", metavar="NAME", help="the stack to check (default: dev)"
+    )
     plan = commands.add_parser(
         "plan", help="the analysis timeline of a stack's settings (no cluster)"
     )
@@ -143,6 +156,10 @@ def _run(args: argparse.Namespace) -> int:
         from canaryctl import plan
 
         return plan.run(args.stack, sys.stdout)
+    if args.command == "doctor":
+        from canaryctl import doctor
+
+        return doctor.run(args.stack, sys.stdout)
 
     from canaryctl import gates, status, wait
     from canaryctl.canary import Canary

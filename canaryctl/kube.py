@@ -106,6 +106,23 @@ class Cluster:
         resources = json.loads(data).get("resources") or []
         return any(resource.get("name") == PLURAL for resource in resources)
 
+    def probe(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """(HTTP status, body) of one call, for checks that judge the answer themselves.
+
+        Success gives 200 and the JSON body (or its text, e.g. /readyz's "ok"); an HTTP error its
+        status and the Status message. Raises Unavailable when the API cannot be reached at all.
+        """
+        try:
+            data = self._request(method, path, body).decode()
+        except ApiException as error:
+            return int(error.status or 0), _status_message(error)
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise self._unreachable(error) from None
+        try:
+            return 200, json.loads(data)
+        except ValueError:
+            return 200, data.strip()
+
     def _request(
         self,
         method: str,
@@ -142,10 +159,13 @@ class Cluster:
         except ApiException as error:
             raise self._explain(error, verb, resource, namespace, name) from None
         except (urllib3.exceptions.HTTPError, OSError) as error:
-            raise Unavailable(
-                f"cannot reach the Kubernetes API at {self.target.server} ({_why(error)}): "
-                f"check that the cluster is running and that {self.target.source} points at it"
-            ) from None
+            raise self._unreachable(error) from None
+
+    def _unreachable(self, error: Exception) -> Unavailable:
+        return Unavailable(
+            f"cannot reach the Kubernetes API at {self.target.server} ({_why(error)}): "
+            f"check that the cluster is running and that {self.target.source} points at it"
+        )
 
     def _explain(
         self, error: ApiException, verb: str, resource: str, namespace: str | None, name: str | None

@@ -62,6 +62,24 @@ def read_stack(root: Path, stack: str) -> tuple[str, StackConfig]:
     return name, merged
 
 
+def provider_setting(root: Path, stack: str, key: str) -> tuple[Any, str] | None:
+    """A provider's raw setting such as "azure-native:subscriptionId", and the file it is in.
+
+    The stack file wins over Pulumi.yaml, as in `pulumi config`. A secret comes back as
+    {"secure": ...}: its value is only readable through the pulumi CLI.
+    """
+    stack_file = f"Pulumi.{stack.rsplit('/', 1)[-1]}.yaml"
+    for name in (stack_file, PROJECT_FILE):
+        path = root / name
+        config = (_yaml(path).get("config") or {}) if path.is_file() else {}
+        value = config.get(key)
+        if isinstance(value, dict) and "secure" not in value:  # Pulumi.yaml: {value: ...}
+            value = value.get("value", value.get("default"))
+        if value not in (None, ""):
+            return value, name
+    return None
+
+
 def _yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text())

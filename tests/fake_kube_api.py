@@ -92,6 +92,10 @@ class FakeKubeApi:
         self.open_gates: set[str] = set()
         self.proxy_calls: list[ProxyCall] = []
         self.requests: list[str] = []
+        self.server_version = "v1.33.2"
+        self.cluster_admin = True
+        """What SelfSubjectAccessReviews answer: `* * *` allowed, and any resource not refused."""
+        self.refused: set[str] = set()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
@@ -241,6 +245,30 @@ class _Handler(BaseHTTPRequestHandler):
         groups = [FLAGGER_GROUP] if fake.flagger_installed else []
         self._json({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 
+    def _version(self, fake: FakeKubeApi, **_: Any) -> None:
+        minor = fake.server_version.split(".")[1]
+        self._json({"major": "1", "minor": minor, "gitVersion": fake.server_version})
+
+    def _readyz(self, fake: FakeKubeApi, **_: Any) -> None:
+        self._reply(200, b"ok", "text/plain")
+
+    def _access_review(self, fake: FakeKubeApi, body: Any, **_: Any) -> None:
+        asked = body["spec"]["resourceAttributes"]
+        resource = asked["resource"]
+        allowed = fake.cluster_admin or (resource != "*" and resource not in fake.refused)
+        self._reply(201, json.dumps({**body, "status": {"allowed": allowed}}).encode())
+
+    def _crd(self, fake: FakeKubeApi, plural: str, **_: Any) -> None:
+        if not fake.flagger_installed or plural not in (
+            "canaries",
+            "metrictemplates",
+            "alertproviders",
+        ):
+            return self._status(404, "NotFound", f'customresourcedefinitions "{plural}" not found')
+        self._json(
+            {"kind": "CustomResourceDefinition", "metadata": {"name": f"{plural}.flagger.app"}}
+        )
+
     def _flagger_resources(self, fake: FakeKubeApi, **_: Any) -> None:
         self._json({"kind": "APIResourceList", "groupVersion": GV, "resources": [CANARIES]})
 
@@ -320,6 +348,14 @@ CANARIES = {"name": "canaries", "namespaced": True, "kind": "Canary", "verbs": [
 # (method, path pattern, handler): the pattern's groups are the handler's positional arguments.
 ROUTES: list[tuple[str, str, Any]] = [
     ("GET", r"/api", _Handler._api),
+    ("GET", r"/version", _Handler._version),
+    ("GET", r"/readyz", _Handler._readyz),
+    ("POST", r"/apis/authorization\.k8s\.io/v1/selfsubjectaccessreviews", _Handler._access_review),
+    (
+        "GET",
+        r"/apis/apiextensions\.k8s\.io/v1/customresourcedefinitions/([^/.]+)\.flagger\.app",
+        _Handler._crd,
+    ),
     ("GET", r"/apis", _Handler._apis),
     ("GET", r"/apis/flagger\.app/v1beta1", _Handler._flagger_resources),
     (
