@@ -24,6 +24,7 @@ from canaryctl import azure_checks, cluster_checks
 from canaryctl.errors import FAILED, OK
 from canaryctl.project import project_root, provider_setting, stack_config
 from canaryctl.tools import TOOLS, Runner, Subprocess, ToolFailed, Version, dotted, version_of
+from stacks import azure_names as names
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 NO_AZURE = "local stack uses no Azure"
@@ -114,8 +115,9 @@ def read_facts(root: Path, stack: str) -> StackFacts:
         location=value("location"),
         kubernetes_version=value("kubernetesVersion"),
         sku_tier=value("skuTier"),
-        cluster_name=value("clusterName") or f"aks-{short}",
-        resource_group=value("resourceGroupName") or f"rg-{project}-{short}",
+        # The program's own defaults (stacks/azure_names.py), so doctor looks where it deploys.
+        cluster_name=value("clusterName") or names.default_cluster_name(short),
+        resource_group=value("resourceGroupName") or names.default_resource_group(project, short),
         kube_context=value("kubeContext"),
         kubeconfig_path=value("kubeconfigPath") or None,
         subscription=subscription,

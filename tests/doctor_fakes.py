@@ -80,11 +80,11 @@ TOOL_VERSIONS: dict[tuple[str, ...], Completed] = {
     ("kubelogin", "--version"): ok(
         "kubelogin version\ngit hash: v0.2.9/1a2b3c\nGo version: go1.24.4\nPlatform: linux/amd64\n"
     ),
-    ("kubectl", "version"): ok({"clientVersion": {"gitVersion": "v1.34.1"}}),
+    ("kubectl", "version"): ok({"clientVersion": {"gitVersion": "v1.35.1"}}),
 }
 AZURE: dict[tuple[str, ...], Completed] = {
     ("az", "account", "show"): account(),
-    ("az", "aks", "get-versions"): versions("1.32", "1.33", "1.34", "1.35", preview=("1.35",)),
+    ("az", "aks", "get-versions"): versions("1.33", "1.34", "1.35", "1.36", preview=("1.36",)),
     ("az", "group", "exists"): ok("false"),
     ("az", "rest"): permissions((["*"], [])),
     ("pulumi", "stack", "output"): ok({}),

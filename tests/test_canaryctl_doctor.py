@@ -95,7 +95,7 @@ def test_everything_passes_on_a_ready_subscription(in_checkout):
     assert f"az's default subscription Platform Dev ({SUBSCRIPTION})" in checks["azure login"][1]
     assert checks["kubernetes version"] == (
         "PASS",
-        "1.34 offered in westeurope (patches: 1.34.1, 1.34.3)",
+        "1.35 offered in westeurope (patches: 1.35.1, 1.35.3)",
         "",
     )
     assert checks["role assignments"][:2] == (
@@ -174,14 +174,14 @@ def test_not_logged_in(in_checkout):
 
 def test_version_not_offered_lists_the_offered_minors(in_checkout):
     runner = FakeRunner(
-        answers={("az", "aks", "get-versions"): versions("1.32", "1.33", "1.35", preview=("1.35",))}
+        answers={("az", "aks", "get-versions"): versions("1.33", "1.34", "1.36", preview=("1.36",))}
     )
     code, checks, _ = run("dev", runner)
     assert code == 3
     assert checks["kubernetes version"] == (
         "FAIL",
-        "Kubernetes 1.34 is not offered in westeurope",
-        "`pulumi config set kubernetesVersion <minor>` with one of: 1.32, 1.33, 1.35 (preview)",
+        "Kubernetes 1.35 is not offered in westeurope",
+        "`pulumi config set kubernetesVersion <minor>` with one of: 1.33, 1.34, 1.36 (preview)",
     )
 
 
@@ -199,7 +199,7 @@ def test_patch_version_must_be_offered(tmp_path, monkeypatch):
 
 def test_preview_version_fails_only_in_prod(in_checkout):
     runner = FakeRunner(
-        answers={("az", "aks", "get-versions"): versions("1.34", preview=("1.34",))}
+        answers={("az", "aks", "get-versions"): versions("1.35", preview=("1.35",))}
     )
     assert run("dev", runner)[1]["kubernetes version"][0] == "PASS"
     assert run("prod", runner)[1]["kubernetes version"][0] == "FAIL"
