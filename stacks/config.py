@@ -78,7 +78,8 @@ def _settings(r: Reader, project: str, stack: str, today: date) -> Settings:
         aks=aks,
         local=local,
         mesh=mesh,
-        telemetry=_telemetry(r),
+        # A volume in one zone would pin Prometheus there: across zones it needs a ZRS disk.
+        telemetry=_telemetry(r, zone_redundant=bool(aks and aks.availability_zones)),
         delivery=_delivery(r),
         workload=_workload(r),
     )
@@ -171,8 +172,9 @@ def _mesh(r: Reader) -> MeshSettings:
     )
 
 
-def _telemetry(r: Reader) -> TelemetrySettings:
+def _telemetry(r: Reader, zone_redundant: bool) -> TelemetrySettings:
     return TelemetrySettings(
+        zone_redundant_storage=zone_redundant,
         prometheus_retention=r.text(
             "prometheusRetention",
             pattern=v.PROMETHEUS_DURATION,

@@ -96,6 +96,8 @@ class TelemetrySettings:
     prometheus_retention: str
     prometheus_persistence: bool
     prometheus_storage_size: str
+    zone_redundant_storage: bool
+    """AKS across zones: volumes on zone-redundant (ZRS) disks, so pods can move between zones."""
 
 
 @dataclass(frozen=True)

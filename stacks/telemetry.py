@@ -19,6 +19,7 @@ VIZ_NAMESPACE = "linkerd-viz"
 PROMETHEUS_RELEASE = "prometheus"
 GRAFANA_RELEASE = "grafana"
 GRAFANA_ADMIN_SECRET = "grafana-admin"
+ZRS_STORAGE_CLASS = "managed-csi-premium-zrs"
 # The chart names the server Service <release>-server and serves it on port 80.
 PROMETHEUS_URL = f"http://{PROMETHEUS_RELEASE}-server.{NAMESPACE}.svc.cluster.local:80"
 
@@ -58,13 +59,27 @@ class Telemetry(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        storage_class = None
+        if s.zone_redundant_storage and s.prometheus_persistence:
+            storage_class = k8s.storage.v1.StorageClass(
+                f"{name}-zone-redundant-disks",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=ZRS_STORAGE_CLASS),
+                # Azure Disk CSI: a zone-redundant premium SSD attaches in any zone of the region.
+                provisioner="disk.csi.azure.com",
+                parameters={"skuName": "Premium_ZRS"},
+                volume_binding_mode="WaitForFirstConsumer",
+                allow_volume_expansion=True,
+                reclaim_policy="Delete",
+                opts=child,
+            )
         release(
             f"{name}-prometheus",
             chart=PROMETHEUS,
             release_name=PROMETHEUS_RELEASE,
             namespace=namespace.metadata.name,
-            values=_prometheus_values(s),
+            values=_prometheus_values(s, storage_class is not None),
             parent=self,
+            depends_on=[storage_class] if storage_class else [],
         )
 
         password = random.RandomPassword(
@@ -126,12 +141,14 @@ class Telemetry(pulumi.ComponentResource):
         )
 
 
-def _prometheus_values(s: TelemetrySettings) -> dict[str, Any]:
+def _prometheus_values(s: TelemetrySettings, zone_redundant: bool) -> dict[str, Any]:
     values = load_one("telemetry/prometheus-values.yaml")
     server = values["server"]
     server["retention"] = s.prometheus_retention
     server["persistentVolume"]["enabled"] = s.prometheus_persistence
     server["persistentVolume"]["size"] = s.prometheus_storage_size
+    if zone_redundant:
+        server["persistentVolume"]["storageClass"] = ZRS_STORAGE_CLASS
     return values
 
 

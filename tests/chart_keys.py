@@ -66,6 +66,7 @@ CHECKED_KEYS: dict[tuple[str, str], frozenset[str]] = {
             "server.retention",
             "server.persistentVolume.enabled",
             "server.persistentVolume.size",
+            "server.persistentVolume.storageClass",
             "server.resources.*",
             # A map keyed by job name; each entry is native Prometheus scrape config.
             "scrapeConfigs.*",

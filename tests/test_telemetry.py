@@ -87,7 +87,11 @@ def test_unused_subcharts_are_off(stack_run: Run) -> None:
 def test_retention_and_storage_per_stack(runs: dict[str, Run]) -> None:
     prod = prometheus_values(runs["prod"])["server"]
     assert prod["retention"] == "15d"
-    assert prod["persistentVolume"] == {"enabled": True, "size": "50Gi"}
+    assert prod["persistentVolume"] == {
+        "enabled": True,
+        "size": "50Gi",
+        "storageClass": "managed-csi-premium-zrs",
+    }
     for stack in ("dev", "local"):
         server = prometheus_values(runs[stack])["server"]
         assert server["retention"] == "24h", stack
@@ -168,3 +172,15 @@ def test_outputs_say_how_to_open_each_dashboard(stack_run: Run) -> None:
     prometheus = stack_run.release("prometheus").inputs
     assert f"svc/{prometheus['name']}-server 9090:80" in commands["prometheus"]
     assert "-n linkerd-viz port-forward svc/web 8084:8084" in commands["linkerd"]
+
+
+def test_prometheus_volume_is_zone_redundant_across_zones(runs: dict[str, Run]) -> None:
+    prod = runs["prod"]
+    volume = prod.release("prometheus").inputs["values"]["server"]["persistentVolume"]
+    (storage_class,) = prod.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
+    assert volume["storageClass"] == storage_class.inputs["metadata"]["name"]
+    assert storage_class.inputs["parameters"] == {"skuName": "Premium_ZRS"}
+    assert storage_class.inputs["volumeBindingMode"] == "WaitForFirstConsumer"
+    assert prod.waits_for(prod.release("prometheus"), storage_class)
+    for stack in ("dev", "local"):
+        assert not runs[stack].of_type("kubernetes:storage.k8s.io/v1:StorageClass"), stack
