@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from canaryctl.timefmt import parse_time
-from stacks.rollout_plan import RolloutPlan, plan
-from stacks.settings import CanarySettings
+from stacks.rollout_plan import (
+    AB_TESTING,
+    BLUE_GREEN,
+    CANARY,
+    Analysis,
+    RolloutPlan,
+    canary_weights,
+    plan,
+)
 
 # Flagger's phases while a release is under way (Initializing: a new Canary's first deployment).
 ACTIVE_PHASES = frozenset(
@@ -59,6 +65,10 @@ class Canary:
     step_weights: tuple[int, ...]
     planned_iterations: int
     """For iteration-based (A/B, blue/green) analysis, which moves no weight."""
+    matches: bool
+    """analysis.match is set: A/B testing when iterations are given."""
+    promotion_step: int
+    """analysis.stepWeightPromotion; 0 routes everything back at once."""
     progress_deadline_seconds: int
     webhooks: tuple[Webhook, ...]
 
@@ -87,6 +97,8 @@ class Canary:
             step_weight=_int(analysis.get("stepWeight")),
             step_weights=step_weights,
             planned_iterations=_int(analysis.get("iterations")),
+            matches=bool(analysis.get("match")),
+            promotion_step=_int(analysis.get("stepWeightPromotion")),
             progress_deadline_seconds=_int(spec.get("progressDeadlineSeconds"))
             or DEFAULT_PROGRESS_DEADLINE_SECONDS,
             webhooks=tuple(
@@ -106,16 +118,30 @@ class Canary:
     def by_iterations(self) -> bool:
         return not self.step_weight and not self.step_weights and self.planned_iterations > 0
 
+    def analysis(self) -> Analysis:
+        """These live settings as the rollout plan models them, Flagger's defaults filled in."""
+        if self.by_iterations:
+            strategy = AB_TESTING if self.matches else BLUE_GREEN
+            weights: tuple[int, ...] = ()
+        else:
+            strategy = CANARY
+            # Without stepWeight(s) Flagger jumps straight to maxWeight: one step.
+            weights = self.step_weights or canary_weights(
+                self.step_weight or self.max_weight, self.max_weight
+            )
+        return Analysis(
+            interval_seconds=self.interval_seconds,
+            threshold=self.threshold,
+            strategy=strategy,
+            weights=weights,
+            iterations=self.planned_iterations if self.by_iterations else 0,
+            promotion_step=self.promotion_step,
+            manual_promotion=self.webhook(PROMOTION_HOOK) is not None,
+        )
+
     def plan(self) -> RolloutPlan:
         """The timeline of these live settings, by the same model as `plan` and the stack export."""
-        if self.step_weights or self.by_iterations:
-            # rollout_plan models equal steps; its times depend only on how many there are,
-            # so plan that many steps of 1 and put the real weights back.
-            steps = len(self.step_weights) or self.planned_iterations
-            planned = plan(self._settings(max_weight=steps, step_weight=1))
-            return dataclasses.replace(planned, weights=self.step_weights)
-        # Without stepWeight Flagger jumps straight to maxWeight: one step.
-        return plan(self._settings(self.max_weight, self.step_weight or self.max_weight))
+        return plan(self.analysis())
 
     def progress(self) -> tuple[int, int]:
         """(analysis steps passed, steps planned) of the release under way."""
@@ -128,34 +154,18 @@ class Canary:
         """Seconds `wait` allows by default: the slowest way a release can end, plus slack.
 
         Flagger notices a new revision at its next run (up to one interval); the canary
-        Deployment may take progressDeadlineSeconds to become ready; then comes the planned
-        promotion or, if longer, the slowest rollback: every step passes once, then `threshold`
-        failed checks and one interval to route traffic back. A minute covers polling and API
-        latency. Time spent at a manual promotion gate is not included: `wait` times out there
-        and says to run `promote`.
+        Deployment may take progressDeadlineSeconds to become ready; then comes the slowest
+        promotion (threshold-1 failed checks on the way) or the slowest rollback (every step but
+        the last passes, then threshold failures), see stacks/rollout_plan.py. A minute covers
+        polling and API latency. Time at a manual promotion gate is not included: `wait` times
+        out there and says to run `promote`.
         """
         planned = self.plan()
-        steps = max(len(planned.weights), self.planned_iterations, 1)
-        slowest_rollback = (1 + steps) * self.interval_seconds + planned.rollback_seconds
         return (
             self.interval_seconds
             + self.progress_deadline_seconds
-            + max(planned.promotion_seconds, slowest_rollback)
+            + max(planned.slowest_promotion_seconds, planned.slowest_rollback_seconds)
             + 60
-        )
-
-    def _settings(self, max_weight: int, step_weight: int) -> CanarySettings:
-        return CanarySettings(
-            interval_seconds=self.interval_seconds,
-            threshold=self.threshold,
-            max_weight=max_weight,
-            step_weight=step_weight,
-            # Metric windows and thresholds decide pass or fail, not the timeline.
-            metric_interval_seconds=self.interval_seconds,
-            success_rate=0,
-            latency_p99_ms=0,
-            progress_deadline_seconds=self.progress_deadline_seconds,
-            manual_promotion=self.webhook(PROMOTION_HOOK) is not None,
         )
 
 

@@ -246,7 +246,7 @@ def _intro(canary: Canary, limit: float) -> str:
         if canary.by_iterations
         else f"{len(planned.weights)} steps to {canary.max_weight}%"
     )
-    gate = ", then a manual promotion gate" if planned.manual_promotion else ""
+    gate = ", then a manual promotion gate" if planned.analysis.manual_promotion else ""
     until = f"timeout {clock(limit)}" if limit > 0 else "no timeout"
     return (
         f"Following {canary.key}: {steps} every {clock(canary.interval_seconds)}{gate}; "

@@ -29,9 +29,10 @@ __all__ = ["ConfigError", "Settings", "load"]
 ENVIRONMENTS = ("dev", "prod", "local")
 ALERT_PROVIDERS = ("none", "slack", "msteams")
 FAULTS = ("none", "errors", "latency")
-# Prometheus scrapes every 10 s; a query window must span several scrapes or it comes back empty.
+# Prometheus scrapes every 10 s; a query window of one scrape comes back empty (flagger#1123) and
+# a check must never be judged on a single sample: at least 3 scrapes.
 SCRAPE_INTERVAL_SECONDS = 10  # manifests/telemetry/prometheus-values.yaml
-MIN_METRIC_WINDOW_SECONDS = 6 * SCRAPE_INTERVAL_SECONDS
+MIN_METRIC_WINDOW_SECONDS = 3 * SCRAPE_INTERVAL_SECONDS
 
 # Linkerd's HA control plane spreads 3 replicas over distinct nodes.
 HA_MIN_NODES = 3
@@ -127,12 +128,22 @@ def read_canary(r: Reader) -> CanarySettings:
     """Canary analysis settings; public so `canaryctl plan` checks them exactly as `pulumi up` does."""
     interval = r.check("canaryInterval", v.duration_between(10, 3600, "30s or 1m"))
     metric_interval = r.check(
-        "canaryMetricInterval", v.duration_between(MIN_METRIC_WINDOW_SECONDS, 3600, "1m or 2m")
+        "canaryMetricInterval", v.duration_between(MIN_METRIC_WINDOW_SECONDS, 3600, "30s or 1m")
     )
     max_weight = r.integer("canaryMaxWeight", minimum=1, maximum=100)
     step_weight = r.integer("canaryStepWeight", minimum=1, maximum=100)
-    if step_weight > max_weight and not r.has_problem("canaryMaxWeight", "canaryStepWeight"):
+    if r.has_problem("canaryMaxWeight", "canaryStepWeight"):
+        pass
+    elif step_weight > max_weight:
         r.problem("canaryStepWeight", step_weight, f"1 to canaryMaxWeight ({max_weight})")
+    elif max_weight % step_weight:
+        # Flagger steps on while below maxWeight (scheduler.go:570-599): 20 up to 50 goes to 60.
+        r.problem(
+            "canaryStepWeight",
+            step_weight,
+            f"a divisor of canaryMaxWeight ({max_weight}); Flagger would go past it to "
+            f"{min(100, -(-max_weight // step_weight) * step_weight)}%",
+        )
     return CanarySettings(
         interval_seconds=_seconds(r, "canaryInterval", interval),
         threshold=r.integer("canaryThreshold", minimum=1, maximum=100),

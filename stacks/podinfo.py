@@ -97,6 +97,10 @@ def _in_namespace(obj: dict[str, Any], namespace: str) -> dict[str, Any]:
 
 
 def _patch_deployment(deployment: dict[str, Any], workload: WorkloadSettings) -> None:
+    # One deadline: Kubernetes marks the Deployment ProgressDeadlineExceeded after its own value,
+    # which Flagger treats as final (deployment_ready.go:92-93) and copies onto the primary
+    # (deployment_controller.go:96), so it must be the Canary's, not a shorter one.
+    deployment["spec"]["progressDeadlineSeconds"] = workload.canary.progress_deadline_seconds
     template = deployment["spec"]["template"]
     (container,) = template["spec"]["containers"]
     container["image"] = f"{IMAGE}:{workload.version}"

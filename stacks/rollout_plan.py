@@ -1,4 +1,22 @@
-"""Rollout plan: what the analysis settings mean in time, for people and for `canary wait`."""
+"""Rollout plan: a release's timeline computed run by run as Flagger v1.44.0's scheduler does it.
+
+Flagger analyses a Canary once per `interval` (one "run" of advanceCanary). Counting from the run
+that notices a new revision (event "New revision detected! Scaling up ..."), the source at tag
+v1.44.0 gives, with pkg/controller/scheduler.go line numbers:
+  - run 1 only scales the canary up and sets Progressing (checkCanaryStatus, :886-933);
+  - run 2 runs the pre-rollout webhooks and sets the first weight (or iteration), with no metric
+    check (:449-457, :601-612; A/B :655; blue/green :701);
+  - every later run analyses (rollout webhooks, then metrics, :461) and, when all pass, takes the
+    next step; the run that analyses the last step promotes in the same run (copy the spec,
+    phase Promoting, :619-632; A/B :661-678); blue/green first routes all traffic to the canary
+    and analyses once more (:706-748);
+  - promotion shifts traffic back in one run ("Routing all traffic to primary", :519-529) or, with
+    stepWeightPromotion, in ceil(weight/step) runs ("Advance ... primary weight", :533-557);
+  - the next run scales the canary to zero and sets Succeeded (:393-427).
+A failed check adds one to failedChecks and ends the run without advancing (:455-465); the total
+(never reset by a passing check) is compared `>= threshold` at the start of the next run, which
+rolls back (:430-440). Pod start-up, the primary's rolling update and webhook run time come on top.
+"""
 
 from __future__ import annotations
 
@@ -7,60 +25,192 @@ from dataclasses import dataclass
 
 from stacks.settings import CanarySettings
 
+CANARY, AB_TESTING, BLUE_GREEN = "canary", "ab", "bluegreen"
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What a release's timeline depends on: the analysis settings of one Canary."""
+
+    interval_seconds: int
+    threshold: int
+    strategy: str = CANARY
+    weights: tuple[int, ...] = ()
+    """canary: the canary's traffic share at each step, percent, as Flagger sets them."""
+    iterations: int = 0
+    """A/B testing and blue/green: analysis runs before promotion."""
+    promotion_step: int = 0
+    """stepWeightPromotion, percent; 0 routes all traffic back to the primary in one run."""
+    manual_promotion: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    """One row of the timeline: when, the canary's share of routed traffic, what happens."""
+
+    at_seconds: int
+    canary_traffic: str
+    what: str
+
 
 @dataclass(frozen=True)
 class RolloutPlan:
-    weights: tuple[int, ...]
-    """Canary traffic share after each healthy step, percent."""
-    max_weight_seconds: int
-    """A healthy release: from Flagger noticing it to passing its last step at max weight."""
+    analysis: Analysis
+    steps: tuple[Step, ...]
+    gate_seconds: int
+    """From detection to the run that analyses the last step (and asks the promotion gate)."""
     promotion_seconds: int
-    """A healthy release: from Flagger noticing it to Succeeded (without a manual gate)."""
+    """A healthy release, without a manual gate: from detection to Succeeded."""
     rollback_seconds: int
     """A failing release: from its first failed check to rolled back."""
     fastest_rollback_seconds: int
-    """A release failing from its first check: from Flagger noticing it to rolled back."""
-    manual_promotion: bool
+    """A release failing from its first check: from detection to rolled back."""
+    slowest_promotion_seconds: int
+    """A release with threshold-1 failed checks on the way: from detection to Succeeded."""
+    slowest_rollback_seconds: int
+    """Every step passes but the last, then threshold failures: from detection to rolled back."""
+
+    @property
+    def weights(self) -> tuple[int, ...]:
+        return self.analysis.weights
+
+    @property
+    def analysis_runs(self) -> int:
+        """How many runs analyse before promotion (each a step of the progress bar)."""
+        a = self.analysis
+        return len(a.weights) if a.strategy == CANARY else a.iterations
 
     def describe(self) -> str:
-        steps = " -> ".join(f"{w}%" for w in self.weights)
-        finishing = self.promotion_seconds - self.max_weight_seconds
-        promoted = (
-            f"at {self.weights[-1]}% after about {_minutes(self.max_weight_seconds)}, then waits "
-            "at the promotion gate until an operator promotes it, and is done about "
-            f"{_minutes(finishing)} later"
-            if self.manual_promotion
-            else f"promoted in about {_minutes(self.promotion_seconds)}"
-        )
+        a = self.analysis
+        if a.strategy == CANARY:
+            moves = "Traffic to the canary: " + " -> ".join(f"{w}%" for w in a.weights) + "."
+        elif a.strategy == AB_TESTING:
+            moves = f"Matching requests go to the canary for {a.iterations} analysis runs."
+        else:
+            moves = (
+                f"The canary is analysed {a.iterations} times without routed traffic, then once "
+                "with all traffic."
+            )
+        if a.manual_promotion:
+            promoted = (
+                f"reaches the promotion gate {duration(self.gate_seconds)} after Flagger notices it, "
+                "waits there until an operator promotes it, and is done "
+                f"{duration(self.promotion_seconds - self.gate_seconds)} after the approval is seen"
+            )
+        else:
+            promoted = f"is promoted {duration(self.promotion_seconds)} after Flagger notices it"
         return (
-            f"Traffic to the canary: {steps}. A healthy release is {promoted}. "
-            f"A failing one is rolled back {_minutes(self.rollback_seconds)} after its first failed "
-            f"check (at the latest {_minutes(self.fastest_rollback_seconds)} after it starts, if it "
-            "fails from the start)."
+            f"{moves} A healthy release {promoted}. A failing one is rolled back "
+            f"{duration(self.rollback_seconds)} after its first failed check ({a.threshold} failed "
+            f"checks in total, not in a row); one failing from its first check "
+            f"{duration(self.fastest_rollback_seconds)} after Flagger notices it. Pod start-up and "
+            "webhook run time come on top."
         )
 
 
-def plan(c: CanarySettings) -> RolloutPlan:
-    """Flagger's timeline for these settings, one analysis run per interval."""
-    steps = math.ceil(c.max_weight / c.step_weight)
-    weights = tuple(min(c.step_weight * n, c.max_weight) for n in range(1, steps + 1))
-    # One interval to initialise the canary and run pre-rollout checks, one per weight step, then
-    # promotion (copy to primary), finalising (route back) and success take one interval each.
-    max_weight = (1 + steps) * c.interval_seconds
-    promotion = max_weight + 3 * c.interval_seconds
-    # `threshold` failed checks in a row, one per interval, then one interval to route back.
-    rollback = (c.threshold + 1) * c.interval_seconds
+def canary_weights(step_weight: int, max_weight: int) -> tuple[int, ...]:
+    """The weights Flagger sets for stepWeight/maxWeight: it steps while below maxWeight and caps
+    at 100, not at maxWeight (scheduler.go:570-599), so 20 up to 50 goes 20, 40, 60."""
+    weights = [min(step_weight, 100)]
+    while weights[-1] < max_weight:
+        weights.append(min(weights[-1] + step_weight, 100))
+    return tuple(weights)
+
+
+def plan(a: Analysis) -> RolloutPlan:
+    """The timeline of a release under `a`, counted in Flagger runs of `a.interval_seconds`."""
+    at = a.interval_seconds
+    steps = [Step(0, "0%", "Flagger notices the release: canary scaled up")]
+    if a.strategy == CANARY:
+        steps += _canary_steps(a)
+        last_share = a.weights[-1]
+    else:
+        steps += _iteration_steps(a)
+        last_share = 100  # A/B and blue/green promote from the canary's full share
+    gate_run = len(steps) - 1 if a.strategy != BLUE_GREEN else len(steps) - 2
+    promotion_runs = math.ceil(last_share / a.promotion_step) if a.promotion_step else 1
+    run = len(steps)
+    for index in range(1, promotion_runs + 1):
+        # Each run moves promotion_step from the canary to the primary (scheduler.go:533-557).
+        primary = min(100, 100 - last_share + index * a.promotion_step) if a.promotion_step else 100
+        what = (
+            "all traffic back on the primary (after its rolling update)"
+            if primary == 100
+            else f"primary's share up to {primary}%"
+        )
+        steps.append(Step(run * at, f"{100 - primary}%" if a.promotion_step else "0%", what))
+        run += 1
+    steps.append(Step(run * at, "0%", "canary scaled to zero: Succeeded"))
+    analysis_runs = len(a.weights) if a.strategy == CANARY else a.iterations
+    promotion = run * at
     return RolloutPlan(
-        weights=weights,
-        max_weight_seconds=max_weight,
+        analysis=a,
+        steps=tuple(steps),
+        gate_seconds=gate_run * at,
         promotion_seconds=promotion,
-        rollback_seconds=rollback,
-        fastest_rollback_seconds=c.interval_seconds + rollback,
-        manual_promotion=c.manual_promotion,
+        # The threshold is checked at the start of the run after the one that reached it.
+        rollback_seconds=a.threshold * at,
+        # Run 3 is the first analysis (run 2 only sets the first step).
+        fastest_rollback_seconds=(a.threshold + 2) * at,
+        slowest_promotion_seconds=promotion + (a.threshold - 1) * at,
+        # analysis_runs - 1 passes and threshold failures from run 3 on, then the rollback run.
+        slowest_rollback_seconds=(analysis_runs + a.threshold + 1) * at,
     )
 
 
-def _minutes(seconds: int) -> str:
-    if seconds < 120:
-        return f"{seconds} s"
-    return f"{seconds / 60:.0f} min" if seconds % 60 == 0 else f"{seconds / 60:.1f} min"
+def _canary_steps(a: Analysis) -> list[Step]:
+    at, weights = a.interval_seconds, a.weights
+    steps = [Step(at, f"{weights[0]}%", f"pre-rollout checks; canary at {weights[0]}%")]
+    for index, weight in enumerate(weights):
+        run = index + 2
+        if index + 1 < len(weights):
+            what = f"analysis at {weight}%, then {weights[index + 1]}%"
+        else:
+            what = f"analysis at {weight}%, then {_gate(a)}promotion: the primary takes the spec"
+        steps.append(Step(run * at, f"{weight}%", what))
+    return steps
+
+
+def _iteration_steps(a: Analysis) -> list[Step]:
+    at = a.interval_seconds
+    share = "matching" if a.strategy == AB_TESTING else "0%"
+    steps = [Step(at, share, "pre-rollout checks; iteration 1")]
+    for iteration in range(1, a.iterations + 1):
+        if iteration < a.iterations:
+            what = f"analysis of iteration {iteration}, then iteration {iteration + 1}"
+        elif a.strategy == AB_TESTING:
+            what = f"analysis of iteration {iteration}, then {_gate(a)}promotion"
+        else:
+            what = f"analysis of iteration {iteration}, then {_gate(a)}all traffic to the canary"
+        steps.append(Step((iteration + 1) * at, share, what))
+    if a.strategy == BLUE_GREEN:
+        steps.append(
+            Step(
+                (a.iterations + 2) * at,
+                "100%",
+                "analysis with all traffic, then promotion: the primary takes the spec",
+            )
+        )
+    return steps
+
+
+def _gate(a: Analysis) -> str:
+    return "the promotion gate (waits for `canaryctl promote`), then " if a.manual_promotion else ""
+
+
+def duration(seconds: int) -> str:
+    """40 s, 2 min, 2 min 40 s."""
+    minutes, rest = divmod(seconds, 60)
+    if not minutes:
+        return f"{rest} s"
+    return f"{minutes} min" + (f" {rest} s" if rest else "")
+
+
+def canary_analysis(c: CanarySettings) -> Analysis:
+    """The Analysis of a canary-strategy release with these settings."""
+    return Analysis(
+        interval_seconds=c.interval_seconds,
+        threshold=c.threshold,
+        weights=canary_weights(c.step_weight, c.max_weight),
+        manual_promotion=c.manual_promotion,
+    )

@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 from stacks import crosscheck, podinfo
 from stacks.config_reader import ConfigError
 from stacks.helm import release
-from stacks.rollout_plan import plan
+from stacks.rollout_plan import canary_analysis, plan
 from stacks.settings import DeliverySettings, WorkloadSettings
 from stacks.versions import LOADTESTER
 
@@ -120,7 +120,7 @@ class Workload(pulumi.ComponentResource):
                 depends_on=[args.flagger, tester, deployment, autoscaler, *templates, *alerting],
             ),
         )
-        self.rollout_plan = plan(s.canary).describe()
+        self.rollout_plan = plan(canary_analysis(s.canary)).describe()
         self.register_outputs({"rollout_plan": self.rollout_plan})
 
 

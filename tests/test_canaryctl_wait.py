@@ -54,10 +54,11 @@ def test_promotion_exits_0_with_progress_and_events(api, tmp_path, capsys):
 def test_default_timeout_comes_from_the_live_analysis_settings(api, tmp_path, capsys):
     api.add_canary(promotion())
     _, out, _ = wait(api, tmp_path, capsys)
-    # 1m to notice + 600 s deadline + slowest rollback (6 steps + 6 intervals) + 1m = 24 min.
+    # 1m to notice + 600 s deadline + slowest promotion ((5+3) runs + 4 failed checks on the
+    # way, stacks/rollout_plan.py) + 1m = 24 min.
     intro = out.splitlines()[0]
     assert "5 steps to 50% every 1:00" in intro
-    assert "promotion planned ~9:00" in intro
+    assert "promotion planned ~8:00" in intro
     assert "timeout 24:00" in intro
 
 
@@ -182,8 +183,8 @@ def test_plan_and_timeout_follow_the_live_canary_not_a_stack_file(api, tmp_path,
     quick = [Frame("Succeeded", revision="rev-1"), Frame("Succeeded", revision="rev-2")]
     api.add_canary(quick, manual_promotion=True, step_weight=5)  # prod's analysis
     _, out, _ = wait(api, tmp_path, capsys)
-    # 1m + 600 s + slowest rollback (11 steps + 6 intervals = 17 min) + 1m = 29 min.
+    # 1m + 600 s + slowest promotion ((10+3) runs + 4 failed checks = 17 min) + 1m = 29 min.
     assert out.splitlines()[0] == (
         "Following podinfo/podinfo: 10 steps to 50% every 1:00, then a manual promotion gate; "
-        "promotion planned ~14:00 after Flagger notices; timeout 29:00."
+        "promotion planned ~13:00 after Flagger notices; timeout 29:00."
     )

@@ -67,15 +67,17 @@ def test_canary_targets_podinfo_through_the_gateway_api(stack_run: Run) -> None:
 def test_analysis_settings_come_from_config(runs: dict[str, Run]) -> None:
     dev = canary(runs["dev"])["spec"]["analysis"]
     assert (dev["interval"], dev["threshold"], dev["maxWeight"], dev["stepWeight"]) == (
-        "1m",
-        5,
+        "20s",
+        3,
         50,
         10,
     )
     metrics = {m["name"]: m for m in dev["metrics"]}
     assert metrics["success-rate"]["thresholdRange"] == {"min": 99}
     assert metrics["latency"]["thresholdRange"] == {"max": 500}
-    assert canary(runs["prod"])["spec"]["analysis"]["stepWeight"] == 5
+    assert {m["interval"] for m in dev["metrics"]} == {"30s"}
+    prod = canary(runs["prod"])["spec"]["analysis"]
+    assert (prod["interval"], prod["threshold"], prod["stepWeight"]) == ("1m", 5, 5)
     tuned = canary(
         run_program(
             "dev", {"canaryInterval": "30s", "canaryMaxWeight": 80, "canarySuccessRate": 95}
@@ -205,8 +207,8 @@ def test_workload_namespace_comes_from_config() -> None:
 def test_rollout_plan_output(runs: dict[str, Run]) -> None:
     dev = runs["dev"].outputs["rolloutPlan"]
     assert "10% -> 20% -> 30% -> 40% -> 50%" in dev
-    assert "promoted in about 9 min" in dev
-    assert "rolled back 6 min after its first failed check" in dev
+    assert "is promoted 2 min 40 s after Flagger notices it" in dev
+    assert "rolled back 1 min after its first failed check" in dev
     assert "promotion gate" in runs["prod"].outputs["rolloutPlan"]
 
 
