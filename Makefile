@@ -1,8 +1,8 @@
-# One command per job; CI (.ci/run) runs `make lint`, `make test` and `make validate`.
+# One command per job; CI (.ci/run) runs lint, test, validate and render.
 VENV ?= venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test lint validate bench e2e
+.PHONY: install test lint validate render bench e2e
 
 install: $(VENV)/.installed
 
@@ -22,6 +22,11 @@ lint: install
 
 validate: install
 	$(PY) scripts/validate.py
+
+# Every Helm release rendered and validated: make render [STACK=prod];
+# manifests land in build/render/<stack>/<release>/.
+render: install
+	$(PY) scripts/render.py $(foreach s,$(STACK),--stack $(s))
 
 bench: install
 	$(PY) scripts/bench.py
