@@ -1,8 +1,8 @@
-# One command per job; CI (.ci/run) runs lint, test, validate and render.
+# One command per job; CI (.ci/run) runs lint, test, test-slow, validate and render.
 VENV ?= venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test lint validate render bench e2e
+.PHONY: install test test-slow lint validate render bench e2e
 
 install: $(VENV)/.installed
 
@@ -15,6 +15,10 @@ $(VENV)/.installed: pyproject.toml requirements.txt
 test: install
 	$(PY) -m pytest
 
+# The inert-value analysis: one render per value the program sets (about half a minute).
+test-slow: install
+	$(PY) -m pytest -m slow
+
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
@@ -23,10 +27,10 @@ lint: install
 validate: install
 	$(PY) scripts/validate.py
 
-# Every Helm release rendered and validated: make render [STACK=prod];
+# Every Helm release rendered and validated: make render [STACK=prod] [INERT=1];
 # manifests land in build/render/<stack>/<release>/.
 render: install
-	$(PY) scripts/render.py $(foreach s,$(STACK),--stack $(s))
+	$(PY) scripts/render.py $(foreach s,$(STACK),--stack $(s)) $(if $(INERT),--inert)
 
 bench: install
 	$(PY) scripts/bench.py
