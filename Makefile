@@ -2,7 +2,7 @@
 VENV ?= venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test test-slow lint validate render bench e2e
+.PHONY: install test test-slow lint lint-workflows validate render bench e2e
 
 install: $(VENV)/.installed
 
@@ -19,10 +19,15 @@ test: install
 test-slow: install
 	$(PY) -m pytest -m slow
 
-lint: install
+lint: install lint-workflows
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+
+# GitHub workflows, offline: schema (check-jsonschema's vendored copy) and zizmor's audits.
+lint-workflows: install
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline --quiet .github/workflows
 
 validate: install
 	$(PY) scripts/validate.py
