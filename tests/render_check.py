@@ -2,7 +2,7 @@
 
 For one stack this renders each release the program declares (tests/helm_render.py), validates
 every rendered object and every object the program registers itself (tests/schema_check.py)
-against the stack's Kubernetes version and the CRDs the platform installs, and checks the ties:
+against the stack's Kubernetes versions and the CRDs the platform installs, and checks the ties:
 each in-cluster Service URL a value or object points at is a Service some release renders, on
 that port, and every namespace a release uses is one the program creates (or a built-in one).
 Used by `make render` (scripts/render.py), `make validate` and the tests.
@@ -15,7 +15,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,8 @@ class StackRender:
 
     stack: str
     run: Run
+    declared: list[Release]
+    """The releases the program declares, by name."""
     kube: str
     """The Kubernetes version the releases are rendered for."""
     versions: tuple[str, ...]
@@ -60,7 +62,6 @@ class StackRender:
     crds: CrdIndex
     namespaces: frozenset[str]
     """Namespaces the program creates."""
-    declared: list[Release] = field(default_factory=list)
 
     def objects(self) -> Iterator[tuple[Rendered, dict[str, Any]]]:
         """Every rendered object, with its namespace filled in as the install would."""
@@ -111,13 +112,13 @@ def render_stack(
     return StackRender(
         stack=stack,
         run=run,
+        declared=declared,
         kube=kube,
         versions=schema_check.target_versions(stack),
         releases=rendered,
         failures={r.name: o for r, o in zip(declared, outcomes, strict=True) if isinstance(o, str)},
         crds=crds,
         namespaces=frozenset(r.inputs["metadata"]["name"] for r in run.of_type(NAMESPACE)),
-        declared=declared,
     )
 
 
@@ -142,7 +143,7 @@ def check(sr: StackRender) -> dict[str, list[str]]:
         ]
     for name, problems in namespace_problems(sr).items():
         found[name] += problems
-    found[""] = []
+    found[""] = program_object_problems(sr)
     if sr.failures:
         return found  # Service URLs cannot be judged while a release that may serve them fails.
     for name, problems in service_url_problems(sr).items():
@@ -153,14 +154,18 @@ def check(sr: StackRender) -> dict[str, list[str]]:
 def validate_stack(stack: str) -> tuple[int, list[str]]:
     """(objects checked, problems) for the objects `stack` registers itself (`make validate`)."""
     sr = committed(stack)
-    objects = schema_check.kubernetes_objects(sr.run)
+    return len(schema_check.kubernetes_objects(sr.run)), program_object_problems(sr)
+
+
+def program_object_problems(sr: StackRender) -> list[str]:
+    """Problems of the objects the program registers itself, against the same versions and CRDs."""
     found = [
         p
         for version in sr.versions
-        for obj in objects
+        for obj in schema_check.kubernetes_objects(sr.run)
         for p in schema_check.problems(obj, version, sr.crds)
     ]
-    return len(objects), list(dict.fromkeys(found))
+    return list(dict.fromkeys(found))
 
 
 @dataclass(frozen=True)
@@ -261,7 +266,8 @@ def write(sr: StackRender, out: Path) -> Path:
 
 
 def summary(sr: StackRender, problems: dict[str, list[str]]) -> list[str]:
-    """One line per release (`linkerd-control-plane 2026.8.3: 36 objects, valid`), then the ties."""
+    """One line per release (`linkerd-control-plane 2026.8.3: 36 objects, valid`), then one for
+    the ties between them and one for the objects the program registers itself."""
     lines = []
     counts = {r.release.name: len(r.objects) for r in sr.releases}
     for release in sr.declared:
@@ -281,6 +287,9 @@ def summary(sr: StackRender, problems: dict[str, list[str]]) -> list[str]:
         f"ties: {len(urls)} in-cluster URLs to {len({(u.service, u.namespace) for u in urls})} "
         f"Services, {len(namespaces)} namespaces: " + (f"{n} problem(s)" if n else "valid")
     )
+    own = len(schema_check.kubernetes_objects(sr.run))
+    n = len(program_object_problems(sr))
+    lines.append(f"the program's own objects: {own}, " + (f"{n} problem(s)" if n else "valid"))
     return lines
 
 

@@ -49,7 +49,8 @@ def test_every_release_renders_into_valid_objects(stack: str) -> None:
     problems = check(sr)
     assert [p for found in problems.values() for p in found] == []
     assert len(sr.releases) == len(sr.declared) >= 7
-    *releases, ties = summary(sr, problems)
+    *releases, ties, own = summary(sr, problems)
+    assert own == f"the program's own objects: {15 if stack == 'prod' else 12}, valid"
     assert all(line.endswith(" objects, valid") for line in releases), releases
     # Grafana, viz, Flagger, viz's namespace and the metric templates to Prometheus; the Canary's
     # webhooks (prod: one more, the promotion gate) to the load tester.
