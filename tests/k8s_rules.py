@@ -99,9 +99,11 @@ def name_problem(kind: str, name: str) -> str | None:
 def _name_problems(obj: dict[str, Any]) -> list[str]:
     metadata = obj.get("metadata") or {}
     found = []
-    problem = name_problem(obj.get("kind", ""), str(metadata.get("name", "")))
-    if problem:
-        found.append(f"metadata/name: {problem}")
+    # With only generateName the API server picks the name: nothing to check before it does.
+    if "name" in metadata or "generateName" not in metadata:
+        problem = name_problem(obj.get("kind", ""), str(metadata.get("name", "")))
+        if problem:
+            found.append(f"metadata/name: {problem}")
     namespace = metadata.get("namespace")
     if namespace is not None:
         problem = name_problem("Namespace", str(namespace))
