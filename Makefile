@@ -1,8 +1,8 @@
-# One command per job; CI (.ci/run) runs `make lint`, `make test` and `make validate`.
+# One command per job; CI (.ci/run) runs lint, test, test-slow, validate and render.
 VENV ?= venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test lint validate bench e2e
+.PHONY: install test test-slow lint lint-workflows validate render bench e2e
 
 install: $(VENV)/.installed
 
@@ -15,13 +15,27 @@ $(VENV)/.installed: pyproject.toml requirements.txt
 test: install
 	$(PY) -m pytest
 
-lint: install
+# The inert-value analysis: one render per value the program sets (about half a minute).
+test-slow: install
+	$(PY) -m pytest -m slow
+
+lint: install lint-workflows
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
+# GitHub workflows, offline: schema (check-jsonschema's vendored copy) and zizmor's audits.
+lint-workflows: install
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline --quiet .github/workflows
+
 validate: install
 	$(PY) scripts/validate.py
+
+# Every Helm release rendered and validated: make render [STACK=prod] [INERT=1];
+# manifests land in build/render/<stack>/<release>/.
+render: install
+	$(PY) scripts/render.py $(foreach s,$(STACK),--stack $(s)) $(if $(INERT),--inert)
 
 bench: install
 	$(PY) scripts/bench.py

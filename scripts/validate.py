@@ -11,7 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.schema_check import target_versions, validate_manifest_files, validate_stack
+from tests.render_check import validate_stack
+from tests.schema_check import target_versions, validate_manifest_files
 
 
 def main(stacks: list[str]) -> int:

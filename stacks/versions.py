@@ -1,7 +1,8 @@
 """Pinned charts and images: every version the platform installs, in one place.
 
-Each entry was checked against the chart's own values.yaml and templates at that version. Bump a
-version only after re-reading them; tests/test_chart_values.py lists the keys that were checked.
+Bump a chart version, then run `make render`: it pulls the new chart (online), renders it with
+the values the program passes and validates the result; `make render INERT=1` lists values the
+new version no longer reads.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Every object validates against the official schema of its Kubernetes version, or the project's
-Flagger/cert-manager schemas; a broken object is caught."""
+"""Every object the program registers validates against the official schema of its Kubernetes
+version, or the real CRDs the platform installs (Flagger's, cert-manager's); a broken one is caught."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import copy
 import pytest
 
 from tests.harness import STACKS
-from tests.schema_check import LOCAL_VERSIONS, problems, validate_manifest_files, validate_stack
+from tests.render_check import committed, validate_stack
+from tests.schema_check import LOCAL_VERSIONS, flagger_crds, problems, validate_manifest_files
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -36,14 +37,28 @@ CANARY = {
 }
 
 
-def test_schema_checks_catch_mistakes() -> None:
-    assert problems(CANARY, LOCAL_VERSIONS[0]) == []
+def test_custom_resources_are_checked_against_their_real_crds() -> None:
+    crds = flagger_crds(LOCAL_VERSIONS[0])
+    assert problems(CANARY, LOCAL_VERSIONS[0], crds) == []
     typo = copy.deepcopy(CANARY)
     typo["spec"]["analysis"]["stepweight"] = typo["spec"]["analysis"].pop("stepWeight")
-    assert any("stepweight" in p for p in problems(typo, LOCAL_VERSIONS[0]))
+    assert any("stepweight" in p for p in problems(typo, LOCAL_VERSIONS[0], crds))
     bad_interval = copy.deepcopy(CANARY)
     bad_interval["spec"]["analysis"]["interval"] = "1h"
-    assert any("analysis/interval" in p for p in problems(bad_interval, LOCAL_VERSIONS[0]))
+    assert any("analysis/interval" in p for p in problems(bad_interval, LOCAL_VERSIONS[0], crds))
+    bad_meta = copy.deepcopy(CANARY)
+    bad_meta["metadata"]["labelz"] = {}
+    assert any("labelz" in p for p in problems(bad_meta, LOCAL_VERSIONS[0], crds))
+    (unknown,) = problems(CANARY, LOCAL_VERSIONS[0])
+    assert "Canary podinfo/podinfo: no schema" in unknown
+
+
+def test_cert_manager_objects_need_the_cert_manager_release() -> None:
+    prod, dev = committed("prod"), committed("dev")
+    assert ("cert-manager.io/v1", "Certificate") in prod.crds.kinds
+    assert ("cert-manager.io/v1", "Certificate") not in dev.crds.kinds
+    assert ("gateway.networking.k8s.io/v1", "HTTPRoute") in dev.crds.kinds
+    assert ("policy.linkerd.io/v1beta3", "Server") in dev.crds.kinds
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

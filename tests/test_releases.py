@@ -1,25 +1,13 @@
-"""Every Helm value the platform sets is a key the pinned chart reads; every release is pinned."""
+"""Every Helm release is pinned to a repository and version and installed under a fixed name.
+
+Whether the values fit the chart is proven by rendering it (tests/test_render.py) and by the
+inert-value analysis (tests/test_inert_values.py), not by lists of keys.
+"""
 
 from __future__ import annotations
 
 from stacks import versions
-from tests.chart_keys import unchecked_keys
 from tests.harness import HELM_RELEASE, Run
-
-
-def test_every_value_is_a_checked_chart_key(stack_run: Run) -> None:
-    for release in stack_run.of_type(HELM_RELEASE):
-        inputs = release.inputs
-        unknown = unchecked_keys(inputs["chart"], inputs["version"], inputs["values"])
-        assert unknown == [], f"{release}: keys not checked against {inputs['chart']}: {unknown}"
-
-
-def test_a_misspelled_key_is_caught() -> None:
-    assert unchecked_keys("flagger", "0", {}) != []
-    assert unchecked_keys("prometheus", "29.27.0", {"server": {"retension": "1d"}}) == [
-        "server.retension"
-    ]
-    assert unchecked_keys("grafana", "12.11.1", {"grafana.ini": {"a": {"b": 1}}}) == []
 
 
 def test_every_release_is_pinned_to_a_repository_and_version(stack_run: Run) -> None:

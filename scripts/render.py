@@ -1,0 +1,87 @@
+"""Render every Helm release of each stack with Helm's own engine, validate it, and write it out.
+
+Usage: python scripts/render.py [--stack STACK ...] [--out DIR] [--inert] [--offline]
+For each stack (default: dev prod local) prints one line per release, e.g.
+`linkerd-control-plane 2026.8.3: 36 objects, valid`, then every problem, and writes the rendered
+manifests to DIR/<stack>/<release>/ (default build/render). --inert also lists values that change
+nothing a chart renders. Exits 1 on any problem or on an inert value tests/test_inert_values.py
+does not know. Charts come from $CHART_CACHE (default ../shared/charts), pulled into it when
+online; --offline (or CI set) makes a missing chart an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests import render_check  # noqa: E402
+from tests.chart_cache import ChartMissing  # noqa: E402
+from tests.crd_schemas import ManifestMissing  # noqa: E402
+from tests.harness import STACKS  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", action="append", choices=STACKS, help="repeatable")
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "render")
+    parser.add_argument("--inert", action="store_true", help="also list inert values (slower)")
+    parser.add_argument("--offline", action="store_true", help="never pull a missing chart")
+    args = parser.parse_args(argv)
+    if args.offline:
+        os.environ["CHARTS_OFFLINE"] = "1"
+    failed = False
+    start = time.perf_counter()
+    for stack in args.stack or STACKS:
+        try:
+            failed |= report(stack, args.out, args.inert)
+        except (ChartMissing, ManifestMissing) as missing:
+            print(f"stack {stack}: {missing}")
+            failed = True
+    print(f"{len(args.stack or STACKS)} stack(s) in {time.perf_counter() - start:.1f} s")
+    return 1 if failed else 0
+
+
+def report(stack: str, out: Path, inert: bool) -> bool:
+    """Print the stack's report; True if anything is wrong."""
+    sr = render_check.render_stack(stack)
+    problems = render_check.check(sr)
+    folder = render_check.write(sr, out)
+    versions = ", ".join(sr.versions)
+    print(
+        f"stack {stack}: rendered for Kubernetes {sr.kube}, validated against {versions} "
+        f"-> {folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder}"
+    )
+    for line in render_check.summary(sr, problems):
+        print(f"  {line}")
+    for release in sr.declared:
+        for stand_in in release.stand_ins:
+            print(f"  {release.name}: {stand_in}")
+    listed = [p for found in problems.values() for p in found]
+    for problem in listed:
+        print(f"  - {problem}")
+    return bool(listed) | (inert and report_inert(sr))
+
+
+def report_inert(sr: render_check.StackRender) -> bool:
+    """Print the stack's inert values; True if one is not known."""
+    from tests.inert_values import inert_values
+    from tests.test_inert_values import KNOWN_INERT
+
+    found = inert_values(sr.declared, sr.kube)
+    print(f"  inert values (the release renders the same without them): {len(found)}")
+    new = False
+    for value in found:
+        reason = KNOWN_INERT.get((value.release, value.path))
+        new |= reason is None
+        print(f"    {value}: {reason or 'NEW: remove it, or say why it stays (KNOWN_INERT)'}")
+    return new
+
+
+if __name__ == "__main__":
+    sys.exit(main())
