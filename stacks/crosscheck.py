@@ -40,6 +40,12 @@ def problems(m: PodinfoManifests, prometheus_url: str) -> list[str]:
 
     found += _ref("Canary targetRef", spec["targetRef"], m.deployment)
     found += _ref("Canary autoscalerRef", spec["autoscalerRef"], m.autoscaler)
+    primary_hpa = f"{spec['autoscalerRef']['name']}-primary"  # hpa_reconciler.go:79
+    if m.primary_autoscaler_bounds["metadata"]["name"] != primary_hpa:
+        found.append(
+            f"the primary HPA patch names {m.primary_autoscaler_bounds['metadata']['name']}, "
+            f"but Flagger creates {primary_hpa}"
+        )
     found += _ref("HPA scaleTargetRef", m.autoscaler["spec"]["scaleTargetRef"], m.deployment)
     if "replicas" in m.deployment["spec"]:
         found.append("Deployment podinfo declares replicas, which Flagger and the HPA own")
@@ -111,7 +117,8 @@ def _gateway_refs(spec: dict[str, Any], ns: str) -> list[str]:
 def _webhooks(spec: dict[str, Any], ns: str) -> list[str]:
     found = []
     tester_host = f"{LOADTESTER_RELEASE}.{ns}"
-    canary_host = f"{_apex(spec)}-canary.{ns}"
+    # Load goes to the canary Service or, split by the route's weights, to the apex Service.
+    targets = {f"{_apex(spec)}-canary.{ns}", f"{_apex(spec)}.{ns}"}
     port = spec["service"]["port"]
     for hook in spec["analysis"].get("webhooks", []):
         url = urlparse(hook["url"])
@@ -126,9 +133,10 @@ def _webhooks(spec: dict[str, Any], ns: str) -> list[str]:
             )
         for target in _URL_IN_COMMAND.findall(hook.get("metadata", {}).get("cmd", "")):
             parsed = urlparse(target)
-            if (parsed.hostname, parsed.port) != (canary_host, port):
+            if parsed.hostname not in targets or parsed.port != port:
                 found.append(
-                    f"webhook {hook['name']} sends traffic to {parsed.netloc}, not {canary_host}:{port}"
+                    f"webhook {hook['name']} sends traffic to {parsed.netloc}, not to "
+                    f"{' or '.join(f'{t}:{port}' for t in sorted(targets))}"
                 )
     return found
 

@@ -13,10 +13,15 @@ from stacks.settings import DeliverySettings
 from stacks.versions import FLAGGER, flagger_crds_url
 
 NAMESPACE = "flagger-system"
-# Flagger's provider for Linkerd >= 2.18: HTTPRoute gateway.networking.k8s.io/v1 with a Service
-# parent. ("linkerd" would mean SMI TrafficSplit, which needs the deprecated linkerd-smi; an empty
-# value silently means istio.)
-MESH_PROVIDER = "gatewayapi:v1"
+# Flagger's Gateway API router writing HTTPRoute gateway.networking.k8s.io/v1beta1, as Flagger's
+# own Linkerd setup does (fluxcd/flagger v1.44.0 kustomize/linkerd/patch.yaml:
+# -mesh-provider=gatewayapi:v1beta1). Not "gatewayapi:v1": its router (pkg/router/gateway_api.go:
+# 271-288, GetRoutes) waits for the route's Accepted condition to carry the route's generation,
+# and Linkerd's policy controller writes that condition without observedGeneration
+# (policy-controller/k8s/status/src/index.rs, edge-26.8.3; linkerd2#14964), so every release
+# would stall before the canary gets traffic. "linkerd" would mean SMI TrafficSplit (deprecated
+# linkerd-smi); an empty value silently means istio.
+MESH_PROVIDER = "gatewayapi:v1beta1"
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,8 @@ class PodinfoManifests:
     autoscaler: dict[str, Any]
     metric_templates: list[dict[str, Any]]
     canary: dict[str, Any]
+    primary_autoscaler_bounds: dict[str, Any]
+    """A server-side-apply patch of the HPA Flagger generates for the primary (see render)."""
     alert_provider: dict[str, Any] | None = None
     alert_secret_name: str | None = None
 
@@ -85,9 +87,32 @@ def render(
         autoscaler=autoscaler,
         metric_templates=templates,
         canary=canary,
+        primary_autoscaler_bounds=_primary_bounds(canary, autoscaler),
         alert_provider=alert,
         alert_secret_name=ALERT_SECRET if alert else None,
     )
+
+
+def _primary_bounds(canary: dict[str, Any], autoscaler: dict[str, Any]) -> dict[str, Any]:
+    """The replica bounds of the HPA that scales the serving primary, now rather than later.
+
+    Flagger creates `<autoscalerRef.name>-primary` once and copies the bounds onto it only at the
+    next promotion (pkg/canary/hpa_reconciler.go:55-77, called with init=false only while
+    Promoting, scheduler.go:382-387), so a raised maxReplicas would wait for a whole release.
+    Applying the same bounds Flagger would copy keeps them in step at every `pulumi up`.
+    """
+    return {
+        "apiVersion": autoscaler["apiVersion"],
+        "kind": autoscaler["kind"],
+        "metadata": {
+            "name": f"{canary['spec']['autoscalerRef']['name']}-primary",
+            "namespace": autoscaler["metadata"]["namespace"],
+        },
+        "spec": {
+            "minReplicas": autoscaler["spec"]["minReplicas"],
+            "maxReplicas": autoscaler["spec"]["maxReplicas"],
+        },
+    }
 
 
 def _in_namespace(obj: dict[str, Any], namespace: str) -> dict[str, Any]:
@@ -139,6 +164,7 @@ def _patch_canary(
 
     port = spec["service"]["port"]
     canary_url = f"http://{spec['targetRef']['name']}-canary.{ns}:{port}"
+    apex_url = f"http://{spec['targetRef']['name']}.{ns}:{port}"
     tester = loadtester_url(ns)
     # Load for a little longer than one step, so every analysis window has samples; the load
     # tester does not start a second copy of a command that is still running.
@@ -150,6 +176,10 @@ def _patch_canary(
     hooks["load-test"]["url"] = f"{tester}/"
     hooks["load-test"]["metadata"]["cmd"] = (
         f"hey -z {flagger_duration(load_seconds)} -q 10 -c 2 {canary_url}/"
+    )
+    hooks["load-test-apex"]["url"] = f"{tester}/"
+    hooks["load-test-apex"]["metadata"]["cmd"] = (
+        f"hey -z {flagger_duration(load_seconds)} -q 10 -c 2 {apex_url}/"
     )
     if c.manual_promotion:
         analysis["webhooks"].append(

@@ -109,7 +109,7 @@ class Workload(pulumi.ComponentResource):
                 secret,
                 _custom(f"{name}-alert-provider", manifests.alert_provider, ns, flagger_objects),
             ]
-        _custom(
+        canary = _custom(
             f"{name}-canary",
             manifests.canary,
             ns,
@@ -118,6 +118,23 @@ class Workload(pulumi.ComponentResource):
             pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[args.flagger, tester, deployment, autoscaler, *templates, *alerting],
+            ),
+            annotations=_initialized(s.canary.progress_deadline_seconds),
+        )
+        bounds = manifests.primary_autoscaler_bounds
+        k8s.autoscaling.v2.HorizontalPodAutoscalerPatch(
+            f"{name}-podinfo-primary-hpa-bounds",
+            # Flagger's own updates (at promotion) copy the same bounds; force takes the fields
+            # over from its field manager without a conflict error.
+            metadata=_meta(bounds, ns, {"pulumi.com/patchForce": "true"}),
+            spec=bounds["spec"],
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # The HPA exists once Flagger has initialised the Canary (it waits for that).
+                depends_on=[canary],
+                # The HPA is Flagger's and goes with the Canary: giving the fields back on
+                # delete would remove maxReplicas (SSA drops fields nobody owns) and be refused.
+                retain_on_delete=True,
             ),
         )
         self.rollout_plan = plan(canary_analysis(s.canary)).describe()
@@ -134,14 +151,28 @@ def _meta(
     return metadata
 
 
+def _initialized(progress_deadline_seconds: int) -> dict[str, str]:
+    """Wait, on create, until Flagger has initialised the Canary: it sets status.lastAppliedSpec
+    only after the primary Deployment is ready and the primary HPA and route exist
+    (setPhaseInitialized, scheduler.go:1037-1058). The field stays set, so updates do not wait."""
+    return {
+        "pulumi.com/waitFor": "jsonpath={.status.lastAppliedSpec}",
+        "pulumi.com/timeoutSeconds": str(progress_deadline_seconds + 300),
+    }
+
+
 def _custom(
-    name: str, obj: dict[str, Any], namespace: pulumi.Input[str], opts: pulumi.ResourceOptions
+    name: str,
+    obj: dict[str, Any],
+    namespace: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    annotations: dict[str, str] | None = None,
 ) -> k8s.apiextensions.CustomResource:
     return k8s.apiextensions.CustomResource(
         name,
         api_version=obj["apiVersion"],
         kind=obj["kind"],
-        metadata=_meta(obj, namespace),
+        metadata=_meta(obj, namespace, annotations),
         spec=obj["spec"],
         opts=opts,
     )

@@ -80,6 +80,7 @@ class Registration:
     ignore_changes: list[str]
     dependencies: list[str]
     delete_before_replace: bool = False
+    retain_on_delete: bool = False
     urn: str = ""
 
     def __str__(self) -> str:
@@ -200,6 +201,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     ignore_changes=list(request.ignoreChanges),
                     dependencies=list(request.dependencies),
                     delete_before_replace=request.deleteBeforeReplace,
+                    retain_on_delete=request.retainOnDelete,
                     urn=response.urn,
                 )
             )

@@ -34,13 +34,17 @@ _SCHEMAS = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
 
 
 def kubernetes_objects(run: Run) -> list[dict[str, Any]]:
-    """Kubernetes objects the program registers itself (Helm releases render in the cluster)."""
+    """Kubernetes objects the program registers itself (Helm releases render in the cluster).
+
+    Server-side-apply patches (`...Patch` types) are partial objects: they are checked merged
+    into the object they patch (tests/test_workload.py), not here."""
     return [
         r.inputs
         for r in run.resources
         if r.type.startswith("kubernetes:")
         and "apiVersion" in r.inputs
         and not r.type.startswith("kubernetes:helm.sh/")
+        and not r.type.endswith("Patch")
     ]
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from stacks import versions
+import yaml
+
+from stacks import validators, versions
+from tests.crd_schemas import manifest_dir
 from tests.harness import Run
 
 CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile"
@@ -12,7 +15,12 @@ def test_flagger_uses_the_gateway_api_provider_and_platform_prometheus(stack_run
     flagger = stack_run.release("flagger")
     values = flagger.inputs["values"]
     # "linkerd" would need the deprecated SMI extension; "" silently means istio.
-    assert values["meshProvider"] == "gatewayapi:v1"
+    assert values["meshProvider"] == "gatewayapi:v1beta1", (
+        "Flagger 1.44's gatewayapi:v1 router waits for an Accepted condition whose "
+        "observedGeneration Linkerd edge-26.8.3 never writes: every release would stall "
+        "(flagger v1.44.0 pkg/router/gateway_api.go:271-288; linkerd2#14964). Flagger's own "
+        "Linkerd setup uses gatewayapi:v1beta1 (kustomize/linkerd/patch.yaml)."
+    )
     assert values["metricsServer"] == stack_run.outputs["prometheusUrl"]
     assert values["linkerdAuthPolicy"] == {"create": False}
     assert (flagger.inputs["chart"], flagger.inputs["version"]) == ("flagger", "1.44.0")
@@ -55,3 +63,15 @@ def test_flagger_waits_for_nothing_but_its_crds_and_the_mesh(stack_run: Run) -> 
     flagger = run.release("flagger")
     for unrelated in ("prometheus", "grafana", "linkerd-viz"):
         assert not run.waits_for(flagger, run.release(unrelated)), f"flagger waits for {unrelated}"
+
+
+def test_the_gateway_api_crds_serve_the_httproute_version_flagger_writes() -> None:
+    """Every Gateway API version the config accepts serves HTTPRoute v1beta1 (Flagger's v1beta1
+    router writes gateway.networking.k8s.io/v1beta1, pkg/router/gateway_api_v1beta1.go)."""
+    copy = (
+        manifest_dir() / "gateway-api-v1.2.1-standard" / "gateway.networking.k8s.io_httproutes.yaml"
+    )
+    crd = yaml.safe_load(copy.read_text())
+    served = {v["name"]: v["served"] for v in crd["spec"]["versions"]}
+    assert served.get("v1beta1") is True, served
+    assert validators.GATEWAY_API_RANGE[0] == (1, 2, 1)

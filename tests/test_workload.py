@@ -8,12 +8,14 @@ import pytest
 
 from stacks.config import ConfigError
 from tests.harness import Run, run_program
+from tests.schema_check import problems, target_versions
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 CANARY = "kubernetes:flagger.app/v1beta1:Canary"
 TEMPLATE = "kubernetes:flagger.app/v1beta1:MetricTemplate"
 ALERT_PROVIDER = "kubernetes:flagger.app/v1beta1:AlertProvider"
+PRIMARY_HPA_PATCH = "kubernetes:autoscaling/v2:HorizontalPodAutoscalerPatch"
 WEBHOOK = "https://hooks.slack.com/services/T000/B000/SECRETTOKEN"
 
 
@@ -277,3 +279,55 @@ def test_plain_text_webhook_url_is_rejected() -> None:
     assert "pulumi config set --secret alertWebhookUrl" in message
     assert "SECRETTOKEN" not in message
     assert re.search(r"alertWebhookUrl: got a plain-text value", message)
+
+
+def test_hpa_bounds_reach_the_serving_primary_at_once(runs: dict[str, Run]) -> None:
+    for stack, (low, high) in (("dev", (2, 4)), ("prod", (3, 10))):
+        run = runs[stack]
+        patch = run.one(PRIMARY_HPA_PATCH)
+        hpa = run.one(HPA).inputs
+        # The object Flagger creates from the canary's HPA (hpa_reconciler.go:55-77), with the
+        # patch applied on top, must be a valid HPA for the stack's Kubernetes version.
+        primary = {
+            **hpa,
+            "metadata": patch.inputs["metadata"],
+            "spec": {
+                **hpa["spec"],
+                "scaleTargetRef": {**hpa["spec"]["scaleTargetRef"], "name": "podinfo-primary"},
+                **patch.inputs["spec"],
+            },
+        }
+        assert primary["metadata"]["name"] == "podinfo-primary"
+        assert (primary["spec"]["minReplicas"], primary["spec"]["maxReplicas"]) == (low, high)
+        for version in target_versions(stack):
+            assert problems(primary, version) == []
+        assert patch.inputs["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
+        assert run.waits_for(patch, run.one(CANARY)), "the primary HPA exists only after init"
+        assert patch.retain_on_delete, "giving the fields back would drop maxReplicas"
+    raised = run_program("dev", {"podinfoMaxReplicas": 9}).one(PRIMARY_HPA_PATCH)
+    assert raised.inputs["spec"]["maxReplicas"] == 9
+
+
+def test_canary_creation_waits_for_flaggers_initialization(stack_run: Run) -> None:
+    annotations = canary(stack_run)["metadata"]["annotations"]
+    assert annotations["pulumi.com/waitFor"] == "jsonpath={.status.lastAppliedSpec}"
+    assert int(annotations["pulumi.com/timeoutSeconds"]) > 600
+
+
+def test_deployment_deadline_is_the_canarys(stack_run: Run) -> None:
+    deployment = stack_run.one(DEPLOYMENT).inputs["spec"]
+    assert (
+        deployment["progressDeadlineSeconds"]
+        == canary(stack_run)["spec"]["progressDeadlineSeconds"]
+    )
+    tuned = run_program("dev", {"canaryProgressDeadlineSeconds": 900})
+    assert tuned.one(DEPLOYMENT).inputs["spec"]["progressDeadlineSeconds"] == 900
+    assert canary(tuned)["spec"]["progressDeadlineSeconds"] == 900
+
+
+def test_apex_traffic_exercises_the_split(stack_run: Run) -> None:
+    apex = hooks(stack_run)["load-test-apex"]
+    assert apex["type"] == "rollout"
+    assert apex["url"] == "http://flagger-loadtester.podinfo/"
+    # The apex Service, not podinfo-canary: the meshed load tester's proxy applies the weights.
+    assert "http://podinfo.podinfo:9898/" in apex["metadata"]["cmd"]
