@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from canaryctl.canary import Canary
+from canaryctl.diagnosis import diagnose
 from canaryctl.errors import OK, CanaryctlError
 from canaryctl.kube import Cluster, Event
 from canaryctl.timefmt import age
@@ -64,6 +65,13 @@ def render(
             lines.append(
                 f"  {age(event.time, now):>4} ago  {event.type:<7}  {event.message}{repeated}"
             )
+        # The newest event Flagger explains a stall or failure with: what it means, what to do.
+        known = next(
+            (k for e in reversed(mine) if e.type == "Warning" and (k := diagnose(e.message))),
+            None,
+        )
+        if known is not None:
+            lines.append(f"  means  {known.advice(c.namespace, c.name)}")
     return "\n".join(lines) + "\n"
 
 

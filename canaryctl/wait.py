@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from canaryctl.canary import ACTIVE_PHASES, Canary
+from canaryctl.diagnosis import Known, diagnose
 from canaryctl.display import Display, progress_bar
 from canaryctl.errors import OK, ROLLED_BACK, TIMED_OUT, CanaryctlError, Unavailable
 from canaryctl.kube import Cluster, Event
@@ -74,18 +75,28 @@ def run(
         canary.last_applied_spec, started=canary.phase in ACTIVE_PHASES or not canary.phase
     )
     events = cluster.canary_events(namespace, name)
+    follower = _Follower(cluster, canary, release, display, events)
     if release.started:
         # Joining a release under way: show its story so far and date it from its first event.
         story = _since_new_revision(events)
         for event in story:
-            display.event(event)
+            follower.show(event)
         release.started_at = (story[0].time if story else None) or datetime.now(UTC)
     else:
         display.line(
             f"Waiting for Flagger to notice a new revision; {canary.key} still shows the "
             f"previous release ({canary.phase})."
         )
-    return _Follower(cluster, canary, release, display, events).follow(limit, poll)
+        # A stall Flagger reports every run (e.g. the route's parent not ready) is already in
+        # the events: show what it said in the last two runs.
+        now = datetime.now(UTC)
+        for event in events:
+            recent = (
+                event.time and (now - event.time).total_seconds() <= 2 * canary.interval_seconds
+            )
+            if recent and event.type == "Warning" and diagnose(event.message):
+                follower.show(event)
+    return follower.follow(limit, poll)
 
 
 class _Follower:
@@ -106,11 +117,27 @@ class _Follower:
         self.seen = {_key(e) for e in events}
         # Flagger resets failedChecks to 0 when it marks the release Failed; keep the peak.
         self.peak_failed_checks = 0
-        story = _since_new_revision(events) if release.started else []
-        self.warnings = [e.message for e in story if e.type == "Warning"]
+        self.warnings: list[str] = []
         """Warning events of this release; Flagger explains a rollback in one of them."""
+        self.advised: set[str] = set()
+        """Known events whose meaning was printed (once each)."""
+        self.last_known: tuple[Known, str] | None = None
+        """The newest recognised Warning event and its text: the likely cause of a stall."""
         self.revision_time: datetime | None = None
         self.gate_hint_shown = False
+
+    def show(self, event: Event) -> None:
+        """Print an event, and once per kind what a known one means and what to do."""
+        c = self.canary
+        self.display.event(event)
+        known = diagnose(event.message)
+        if event.type == "Warning":
+            self.warnings.append(event.message)
+            if known is not None:
+                self.last_known = (known, event.message)
+        if known is not None and known.key not in self.advised:
+            self.advised.add(known.key)
+            self.display.line(f"  means  {known.advice(c.namespace, c.name)}")
 
     def follow(self, limit: float, poll: float) -> int:
         deadline = time.monotonic() + limit if limit > 0 else None
@@ -164,9 +191,7 @@ class _Follower:
             self.canary = fetched
             for event in fresh:
                 self.seen.add(_key(event))
-                self.display.event(event)
-                if event.type == "Warning":
-                    self.warnings.append(event.message)
+                self.show(event)
                 if event.message.startswith(NEW_REVISION):
                     self.revision_time = event.time
 
@@ -204,17 +229,18 @@ class _Follower:
         if result == OK:
             return f"PROMOTED {c.key} after {took} (planned ~{clock(c.plan().promotion_seconds)})."
         lines = [f"ROLLED BACK {c.key} after {took}: {c.message or 'Flagger gave no reason'}"]
-        # "Rolling back podinfo.podinfo failed checks threshold reached 5" says why; the
-        # warnings after it ("Canary failed! Scaling down ...") do not.
-        why = [w for w in self.warnings if w.startswith("Rolling back")] or self.warnings
-        if why:
-            lines.append(f"  why: {why[-1]}")
-        if any("progress deadline" in w for w in why):
-            lines.append(
-                f"  the canary Deployment was not ready within {c.progress_deadline_seconds} s "
-                f"(progressDeadlineSeconds): look at its pods with `kubectl -n {c.namespace} get pods`"
-            )
-        else:
+        # A final event ("Rolling back ... failed checks threshold reached 5", "canary deployment
+        # ... exceeded its progress deadline") says why; "Canary failed! Scaling down" does not.
+        final = [
+            (known, w) for w in self.warnings if (known := diagnose(w)) is not None and known.final
+        ]
+        if final:
+            known, why = final[-1]
+            lines.append(f"  why: {why}")
+            lines.append(f"  means  {known.advice(c.namespace, c.name)}")
+        elif self.warnings:
+            lines.append(f"  why: {self.warnings[-1]}")
+        if not final or final[-1][0].key == "threshold":
             lines.append(
                 f"  failed checks reached {self.peak_failed_checks}/{c.threshold}; events: "
                 f"`python -m canaryctl status -n {c.namespace}`"
@@ -224,7 +250,11 @@ class _Follower:
     def _timed_out(self, limit: float) -> str:
         c = self.canary
         where = f"phase {c.phase or '-'}, weight {c.weight}/{c.max_weight}%, failed checks {c.failed_checks}/{c.threshold}"
-        if not self.release.started:
+        if self.last_known is not None:
+            # Flagger said why it is stuck: that, not a guess, is the hint.
+            known, message = self.last_known
+            hint = f"Flagger reports: {message}\n  means  {known.advice(c.namespace, c.name)}"
+        elif not self.release.started:
             hint = (
                 "Flagger never started a release: did the Deployment's pod template change? "
                 "Is Flagger running (`kubectl -n flagger-system logs deploy/flagger`)?"

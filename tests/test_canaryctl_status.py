@@ -57,13 +57,16 @@ def test_events_are_the_last_few_of_each_canary_newest_last(api, tmp_path, capsy
     section = out[
         out.index("podinfo/podinfo: New revision detected, progressing") : out.index("shop/cart:")
     ]
-    events = [line.split("  ")[-1].strip() for line in section.splitlines()[1:] if line.strip()]
+    lines = [line for line in section.splitlines()[1:] if line.strip()]
+    events = [line.split("  ")[-1].strip() for line in lines if " ago " in line]
     assert events == [
         "Advance podinfo.podinfo canary weight 10",
         "Advance podinfo.podinfo canary weight 20",
-        "Halt podinfo.podinfo advancement success rate 71.43% < 99% (x4)",
+        "Halt podinfo.podinfo advancement success-rate 71.43 < 99 (x4)",
     ]
-    assert "Warning" in section.strip().splitlines()[-1]
+    assert "Warning" in lines[-2]
+    # ...and what the newest known Warning means, in one line.
+    assert lines[-1].strip().startswith("means  the canary missed its SLO")
     assert "Promotion completed! Scaling down cart.shop" in out[out.index("shop/cart:") :]
 
 

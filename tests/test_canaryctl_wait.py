@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from canaryctl.cli import main
-from tests.canary_recordings import deadline, manual, progressing, promoted, promotion, rollback
+from tests.canary_recordings import (
+    deadline,
+    manual,
+    progressing,
+    promoted,
+    promotion,
+    rollback,
+    route_stall,
+)
 from tests.fake_kube_api import FakeKubeApi, Frame
 
 
@@ -72,7 +80,8 @@ def test_rollback_exits_1_with_the_reason(api, tmp_path, capsys):
     assert "Canary analysis failed, Deployment scaled to zero." in verdict
     assert "why: Rolling back podinfo.podinfo failed checks threshold reached 5" in verdict
     assert "failed checks reached 5/5" in verdict
-    assert "Halt podinfo.podinfo advancement success rate 71.43% < 99% (x5)" in out
+    assert "Halt podinfo.podinfo advancement success-rate 71.43 < 99 (x5)" in out
+    assert out.count("means  the canary missed its SLO") == 1, "each meaning is printed once"
 
 
 def test_stuck_release_times_out_with_2(api, tmp_path, capsys):
@@ -89,8 +98,26 @@ def test_progress_deadline_rolls_back_with_the_deadline_explained(api, tmp_path,
     assert code == 1
     assert "ROLLED BACK podinfo/podinfo after" in out
     assert "Canary analysis failed, Deployment scaled to zero." in out
-    assert "progress deadline exceeded" in out
-    assert "not ready within 600 s (progressDeadlineSeconds)" in out
+    verdict = out[out.index("ROLLED BACK") :]
+    assert (
+        'why: canary deployment podinfo.podinfo not ready: deployment "podinfo" exceeded its progress deadline'
+        in verdict
+    )
+    assert "means  the new pods did not become ready within progressDeadlineSeconds" in verdict
+    assert "failed checks reached" not in verdict, "a deadline is no failed check"
+
+
+def test_a_stalled_route_is_named_as_the_cause(api, tmp_path, capsys):
+    api.add_canary(route_stall())
+    code, out, _ = wait(api, tmp_path, capsys, "--timeout", "0.3")
+    assert code == 2
+    timed_out = out[out.index("TIMED OUT") :]
+    assert (
+        "Flagger reports: HTTPRoute podinfo.podinfo parent podinfo is not ready (status: True, observed generation: 0, current generation: 3)"
+        in timed_out
+    )
+    assert "gatewayapi:v1beta1" in timed_out
+    assert "did the Deployment's pod template change" not in timed_out
 
 
 def test_started_before_flagger_noticed_waits_past_the_old_succeeded(api, tmp_path, capsys):
