@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from stacks.dashboards import dashboard_config_maps
 from stacks.helm import release
 from stacks.manifests import load_one
 from stacks.settings import MeshSettings, TelemetrySettings
@@ -93,6 +94,8 @@ class Telemetry(pulumi.ComponentResource):
             string_data={"admin-user": "admin", "admin-password": password.result},
             opts=child,
         )
+        # Grafana's sidecar picks these up whenever they exist: no ordering needed.
+        dashboard_config_maps(name, namespace.metadata.name, self)
         release(
             f"{name}-grafana",
             chart=GRAFANA,

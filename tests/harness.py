@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +19,13 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from canaryctl import project
+from stacks.components.pinned import MIRROR_ENV
 from tests.fake_tls import provider_state
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+# Files the program downloads come from ../shared's byte-identical copies: no network in tests.
+os.environ.setdefault(MIRROR_ENV, str(ROOT.parent / "shared"))
 NAME = PROJECT["name"]
 STACKS = ("dev", "prod", "local")
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"

@@ -42,6 +42,9 @@ KNOWN_INERT = {
     ("grafana", "service.port"): "the default; the openDashboards port-forward command uses it",
     ("grafana", "admin.userKey"): "the default; names a key of the Secret the stack writes",
     ("grafana", "admin.passwordKey"): "the default; names a key of the Secret the stack writes",
+    ("grafana", "sidecar.dashboards.label"): (
+        "the default; names the label the dashboard ConfigMaps carry (stacks/dashboards.py)"
+    ),
     ("flagger", "linkerdAuthPolicy.create"): (
         "the default; stated because Flagger's Linkerd guide sets true, for viz's own Prometheus, "
         "which this platform does not use"

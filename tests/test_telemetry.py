@@ -121,16 +121,13 @@ def test_grafana_admin_password_is_generated_and_secret(stack_run: Run) -> None:
     assert run.outputs["grafanaAdminPassword"] == password
 
 
-def test_grafana_is_provisioned_with_linkerd_dashboards(stack_run: Run) -> None:
+def test_grafana_reads_the_platform_prometheus_and_stays_inside(stack_run: Run) -> None:
     values = stack_run.release("grafana").inputs["values"]
     (source,) = values["datasources"]["datasources.yaml"]["datasources"]
-    dashboards = values["dashboards"]["linkerd"]
-    assert dashboards["top-line"]["gnetId"] == 15474
-    assert dashboards["deployment"]["gnetId"] == 15475
-    # Linkerd's dashboards look the data source up by this name.
-    assert {d["datasource"] for d in dashboards.values()} == {source["name"]} == {"prometheus"}
-    (provider,) = values["dashboardProviders"]["dashboardproviders.yaml"]["providers"]
-    assert provider["name"] in values["dashboards"]
+    assert source["url"] == PROMETHEUS_URL
+    # Linkerd's dashboards use the default data source; the canary dashboard names it by uid.
+    assert source["isDefault"] is True and source["uid"] == "prometheus"
+    assert "dashboards" not in values, "gnetId dashboards are downloaded when Grafana starts"
     assert values["service"]["type"] == "ClusterIP", "Grafana must not be exposed by default"
 
 

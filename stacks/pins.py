@@ -1,0 +1,43 @@
+"""Pins: the sha256 of every file the platform downloads itself, with where each comes from.
+
+Each digest was taken from the byte-identical copy in ../shared (see the README of each folder
+there), which equals the upstream URL at the given tag. stacks/components/pinned.py refuses a file
+whose digest differs. A new upstream version needs new pins here, on purpose.
+"""
+
+from __future__ import annotations
+
+from stacks.components.pinned import PinnedFile
+
+# Linkerd's Grafana dashboards at tag edge-26.8.3, grafana/dashboards/<name>.json (Apache-2.0).
+LINKERD_DASHBOARDS_TAG = "edge-26.8.3"
+_LINKERD_DASHBOARD_SHA256 = {
+    "authority": "a8437639fe34ab92e4167d7eedd6916d915b347ed86159ab24693998c134f7ac",
+    "cronjob": "3d43d97f6786457ffbef67a30a28b8d5da232453de5300e4063058202733d9c0",
+    "daemonset": "fac51db36a5641f66fbd6d9352a3cb1a7448b7d6c1c66da08ac46975790f5d54",
+    "deployment": "13756e1d7b4d9457a466abe363180384901d0b17c640c7e1e63e024838a0f8b0",
+    "health": "e5c428d3770022b74483bf6598c84da50074908ace0891b5f58235083c29aa61",
+    "job": "420f92b786d1382c203b3f9a2566e79cf483ea532c921f26da48e68f41ba4125",
+    "kubernetes": "a2cf0fcd8278585661dc17796fd2a50f843dd5e6760a2ffa6039ac33c233b957",
+    "namespace": "9220235d958702cf58444c4b9a0b52ff18ae2be9900a34af3a015691803eb18d",
+    "pod": "8729ecac75d7e3196ef4082554c6e40107be048c3ed07cf8e867a3eb2dc025e7",
+    "replicaset": "c6204501e2374e0e063a70dd4a64dc4a541ac76712500a0280542b0fab9114eb",
+    "replicationcontroller": "14552a298ebeaaeafbc7c9eaae2d8609e476afeb2447829afb9f567d10e92ee2",
+    "route": "e189ed314fc20303fa43365744563b74a63d0089b4fc2f59b918256ab1ad922d",
+    "service": "4305938ade8d33f73077df6aa5a5e539c3aad99397319b498143869b1f661679",
+    "statefulset": "3fd0eb4f8b08078dc2cf5b4d6e20b6436443ac08514228a97996d5cbb23f9611",
+    "top-line": "3212c8f92610332c7a04e1302b167324018fb22b145cb0ed8c3cb2da24427e78",
+    # Not provisioned: multicluster (no multicluster extension here), prometheus-2-stats (its
+    # panels name a ${datasource} variable it does not define) and prometheus-benchmark.
+}
+LINKERD_DASHBOARDS = {
+    name: PinnedFile(
+        url=(
+            "https://raw.githubusercontent.com/linkerd/linkerd2/"
+            f"{LINKERD_DASHBOARDS_TAG}/grafana/dashboards/{name}.json"
+        ),
+        sha256=digest,
+        mirror_path=f"dashboards/linkerd-{LINKERD_DASHBOARDS_TAG}/{name}.json",
+    )
+    for name, digest in _LINKERD_DASHBOARD_SHA256.items()
+}
