@@ -4,6 +4,7 @@ import pulumi
 
 from stacks import config, workload
 from stacks.cluster import AksCluster, AksClusterArgs
+from stacks.components.teardown import deleted_with
 from stacks.delivery import Delivery, DeliveryArgs
 from stacks.existing_cluster import ExistingCluster, ExistingClusterArgs
 from stacks.mesh import Mesh, MeshArgs
@@ -17,25 +18,37 @@ tags = {"project": settings.project, "stack": settings.stack, "managed-by": "pul
 
 # 1. Cluster: a hardened AKS cluster, or an existing cluster's context for the local stack.
 if settings.aks is not None:
-    cluster = AksCluster("cluster", AksClusterArgs(settings=settings.aks, tags=tags))
+    cluster = AksCluster(
+        "cluster",
+        AksClusterArgs(
+            settings=settings.aks, project=settings.project, stack=settings.stack, tags=tags
+        ),
+    )
     pulumi.export("clusterName", cluster.cluster_name)
     pulumi.export("resourceGroupName", cluster.resource_group_name)
     pulumi.export("oidcIssuerUrl", cluster.oidc_issuer_url)
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("getCredentials", cluster.credentials_command)
-    provider = cluster.provider
+    # Every Kubernetes object below goes through this one provider, and goes with the cluster.
+    in_cluster = pulumi.ResourceOptions(
+        providers=[cluster.provider], transformations=[deleted_with(cluster.managed_cluster)]
+    )
 else:
     assert settings.local is not None
-    existing = ExistingCluster("cluster", ExistingClusterArgs(settings=settings.local))
+    existing = ExistingCluster(
+        "cluster", ExistingClusterArgs(settings=settings.local, stack=settings.stack)
+    )
     pulumi.export("kubeContext", existing.kube_context)
-    provider = existing.provider
+    # The cluster outlives the stack: objects are deleted one by one, shared ones kept.
+    in_cluster = pulumi.ResourceOptions(providers=[existing.provider])
+shared_cluster = settings.local is not None
 
-# Every Kubernetes object below goes through this one provider.
-in_cluster = pulumi.ResourceOptions(providers=[provider])
-
-# 2. Mesh: Gateway API CRDs, Linkerd identity, CRDs and control plane.
-mesh = Mesh("mesh", MeshArgs(settings=settings.mesh), opts=in_cluster)
-pulumi.export("trustAnchorExpiry", mesh.trust_anchor_expiry)
+# 2. Mesh: cert-manager, Gateway API CRDs, Linkerd identity, CRDs and control plane.
+mesh = Mesh(
+    "mesh", MeshArgs(settings=settings.mesh, shared_cluster=shared_cluster), opts=in_cluster
+)
+pulumi.export("trustAnchorExpiry", mesh.anchor_expiries[settings.mesh.issuer_anchor_generation])
+pulumi.export("trustAnchors", {f"generation {g}": t for g, t in mesh.anchor_expiries.items()})
 
 # 3. Telemetry: Prometheus and Grafana in parallel with the mesh; linkerd-viz after it.
 telemetry = Telemetry(
@@ -43,8 +56,13 @@ telemetry = Telemetry(
     TelemetryArgs(
         settings=settings.telemetry,
         mesh=settings.mesh,
+        delivery=settings.delivery,
         linkerd_namespace=mesh.namespace,
         mesh_ready=mesh.control_plane,
+        cert_manager=mesh.cert_manager,
+        anchor_expiries=mesh.anchor_expiries,
+        canaries=workload.watches(settings.workload),
+        shared_cluster=shared_cluster,
     ),
     opts=in_cluster,
 )
@@ -59,6 +77,7 @@ delivery = Delivery(
         settings=settings.delivery,
         prometheus_url=telemetry.prometheus_url,
         cluster_name=settings.stack,
+        shared_cluster=shared_cluster,
         mesh_ready=mesh.control_plane,
     ),
     opts=in_cluster,

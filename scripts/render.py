@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from stacks.components.pinned import PinnedFileError  # noqa: E402
 from tests import render_check  # noqa: E402
 from tests.chart_cache import ChartMissing  # noqa: E402
-from tests.crd_schemas import ManifestMissing  # noqa: E402
 from tests.harness import STACKS  # noqa: E402
 
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     for stack in args.stack or STACKS:
         try:
             failed |= report(stack, args.out, args.inert)
-        except (ChartMissing, ManifestMissing) as missing:
+        except (ChartMissing, PinnedFileError) as missing:
             print(f"stack {stack}: {missing}")
             failed = True
     print(f"{len(args.stack or STACKS)} stack(s) in {time.perf_counter() - start:.1f} s")

@@ -164,22 +164,30 @@ def _seconds(r: Reader, key: str, value: str) -> int:
 
 
 def _mesh(r: Reader) -> MeshSettings:
-    anchor_days = r.integer("trustAnchorValidityDays", minimum=365, maximum=7300)
-    issuer_days = r.integer("issuerValidityDays", minimum=90, maximum=730)
-    rotation = r.flag("identityRotation")
-    if not rotation and issuer_days >= anchor_days and not r.has_problem("trustAnchorValidityDays"):
+    generations = r.integers("trustAnchorGenerations", minimum=1, maximum=1000)
+    if not r.has_problem("trustAnchorGenerations") and not 1 <= len(set(generations)) <= 2:
         r.problem(
-            "issuerValidityDays",
-            issuer_days,
-            f"less than trustAnchorValidityDays ({anchor_days}): an issuer cannot outlive its anchor",
+            "trustAnchorGenerations",
+            list(generations),
+            "one generation, or two different ones while rotating, e.g. [1] or [1, 2]",
+        )
+    signing = r.integer("issuerAnchorGeneration", minimum=1, maximum=1000)
+    if not r.has_problem("trustAnchorGenerations", "issuerAnchorGeneration") and (
+        signing not in generations
+    ):
+        r.problem(
+            "issuerAnchorGeneration",
+            signing,
+            f"one of trustAnchorGenerations {list(generations)}: proxies must trust the anchor "
+            "that signs their certificates",
         )
     return MeshSettings(
         linkerd_version=r.check("linkerdVersion", v.linkerd_version),
         gateway_api_version=r.check("gatewayApiVersion", v.gateway_api_version),
         high_availability=r.flag("meshHighAvailability"),
-        identity_rotation=rotation,
-        trust_anchor_validity_days=anchor_days,
-        issuer_validity_days=issuer_days,
+        trust_anchor_validity_days=r.integer("trustAnchorValidityDays", minimum=365, maximum=7300),
+        trust_anchor_generations=tuple(sorted(set(generations))),
+        issuer_anchor_generation=signing,
     )
 
 
@@ -195,4 +203,5 @@ def _telemetry(r: Reader, zone_redundant: bool) -> TelemetrySettings:
         prometheus_storage_size=r.text(
             "prometheusStorageSize", pattern=v.QUANTITY, allowed="a size like 20Gi or 500Mi"
         ),
+        meshed_pods=r.integer("meshedPods", minimum=1, maximum=5000),
     )

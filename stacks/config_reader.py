@@ -156,6 +156,19 @@ class Reader:
                 self.problem(key, value, error)
         return tuple(values)
 
+    def integers(self, key: str, *, minimum: int, maximum: int) -> tuple[int, ...]:
+        """A list of whole numbers (the engine passes it as JSON text)."""
+        values = self.structured(key, list)
+        if values is None:
+            return ()
+        whole = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+        if len(whole) != len(values) or any(v != int(v) for v in whole):
+            self.problem(key, values, "a list of whole numbers, e.g. [1, 2]")
+            return ()
+        if not values or any(not minimum <= v <= maximum for v in values):
+            self.problem(key, values, f"a non-empty list of whole numbers {minimum}-{maximum}")
+        return tuple(int(v) for v in values)
+
     def structured(self, key: str, kind: type[list[Any]] | type[dict[str, Any]]) -> Any:
         """A list or map value (the engine passes it as JSON text); None when it is not one."""
         raw = self._raw(key)

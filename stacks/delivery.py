@@ -8,9 +8,11 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from stacks.components.crds import apply_crds
 from stacks.helm import release
+from stacks.pins import FLAGGER_CRDS
 from stacks.settings import DeliverySettings
-from stacks.versions import FLAGGER, flagger_crds_url
+from stacks.versions import FLAGGER
 
 NAMESPACE = "flagger-system"
 # Flagger's Gateway API router writing HTTPRoute gateway.networking.k8s.io/v1beta1, as Flagger's
@@ -29,6 +31,8 @@ class DeliveryArgs:
     settings: DeliverySettings
     prometheus_url: str
     cluster_name: str
+    shared_cluster: bool
+    """The cluster is not the stack's own (local): keep the cluster-wide CRDs on destroy."""
     mesh_ready: pulumi.Resource
     """The Linkerd control plane: Flagger is meshed and must wait for the injector."""
 
@@ -44,7 +48,6 @@ class Delivery(pulumi.ComponentResource):
         self, name: str, args: DeliveryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("platform:delivery:Delivery", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
 
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
@@ -55,8 +58,8 @@ class Delivery(pulumi.ComponentResource):
         )
         # Helm installs a chart's crds/ once and never upgrades them; applying the CRDs of the
         # pinned version here upgrades them together with the chart.
-        crds = k8s.yaml.v2.ConfigFile(
-            f"{name}-flagger-crds", file=flagger_crds_url(FLAGGER.version), opts=child
+        crds = apply_crds(
+            f"{name}-flagger", [FLAGGER_CRDS[FLAGGER.version]], self, keep=args.shared_cluster
         )
         self.flagger = release(
             f"{name}-flagger",
@@ -65,7 +68,7 @@ class Delivery(pulumi.ComponentResource):
             namespace=namespace.metadata.name,
             values=_flagger_values(args),
             parent=self,
-            depends_on=[crds],
+            depends_on=crds,
             skip_crds=True,
         )
         self.register_outputs({})

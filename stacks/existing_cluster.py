@@ -13,6 +13,7 @@ from stacks.settings import LocalClusterSettings
 @dataclass(frozen=True)
 class ExistingClusterArgs:
     settings: LocalClusterSettings
+    stack: str
 
 
 class ExistingCluster(pulumi.ComponentResource):
@@ -33,6 +34,13 @@ class ExistingCluster(pulumi.ComponentResource):
             f"{name}-k8s",
             context=s.kube_context,
             kubeconfig=s.kubeconfig_path,
+            # The context names the cluster: a changed kubeconfig (new token, CA) is an update.
+            cluster_identifier=f"{args.stack}-{s.kube_context}",
+            enable_secret_mutable=True,
+            # The cluster is not the stack's own: what already exists there (Gateway API CRDs, a
+            # `monitoring` namespace) is adopted with server-side apply instead of failing with
+            # AlreadyExists; the layers keep such shared objects on destroy.
+            upsert_existing_objects=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.kube_context = s.kube_context

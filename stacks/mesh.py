@@ -1,4 +1,9 @@
-"""Mesh layer: Gateway API CRDs, then Linkerd's CRDs and control plane as Helm releases (edge channel)."""
+"""Mesh layer: cert-manager, Gateway API CRDs, then Linkerd's CRDs and control plane (edge channel).
+
+Every certificate the mesh uses is cert-manager's and renews itself: the identity issuer (48 h,
+identity.py) and the serving certificates of the proxy injector and the two validators (a year,
+instead of the charts' own 365-day self-signed ones, which only a Helm upgrade would renew).
+"""
 
 from __future__ import annotations
 
@@ -8,29 +13,59 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from stacks.components.certificates import (
+    ServingCert,
+    WebhookCertificates,
+    WebhookCertificatesArgs,
+    inject_ca_values,
+)
+from stacks.components.crds import apply_crds
 from stacks.helm import release
 from stacks.identity import MeshIdentity, MeshIdentityArgs
 from stacks.manifests import load_one
+from stacks.pins import GATEWAY_API_CRDS
 from stacks.settings import MeshSettings
-from stacks.versions import LINKERD_REPO, Chart, gateway_api_crds_url
+from stacks.versions import CERT_MANAGER, LINKERD_REPO, Chart
 
 NAMESPACE = "linkerd"
+CERT_MANAGER_NAMESPACE = "cert-manager"
+# The control plane's webhooks: chart value key -> the certificate its templates expect
+# (Secret names are fixed by linkerd-control-plane's templates; Linkerd's "Automatically
+# rotating webhook TLS credentials" names the Certificates).
+WEBHOOKS = {
+    "proxyInjector": ServingCert(
+        "linkerd-proxy-injector", "linkerd-proxy-injector-k8s-tls", "linkerd-proxy-injector"
+    ),
+    "profileValidator": ServingCert(
+        "linkerd-sp-validator", "linkerd-sp-validator-k8s-tls", "linkerd-sp-validator"
+    ),
+    "policyValidator": ServingCert(
+        "linkerd-policy-validator",
+        "linkerd-policy-validator-k8s-tls",
+        "linkerd-policy-validator",
+        pkcs8=True,
+    ),
+}
 
 
 @dataclass(frozen=True)
 class MeshArgs:
     settings: MeshSettings
+    shared_cluster: bool
+    """The cluster is not the stack's own (local): keep cluster-wide CRDs on destroy."""
 
 
 class Mesh(pulumi.ComponentResource):
-    """Linkerd with mTLS identity and Gateway API traffic splitting."""
+    """cert-manager, and Linkerd with mTLS identity and Gateway API traffic splitting."""
 
     namespace: str
     """Namespace of the control plane (also the value of proxies' control-plane-ns label)."""
     control_plane: k8s.helm.v3.Release
     """Depend on this to start only once the proxy injector admits pods."""
-    trust_anchor_expiry: pulumi.Output[str]
-    """When the trust anchor expires."""
+    cert_manager: k8s.helm.v3.Release
+    """Depend on this to create cert-manager Issuers and Certificates."""
+    anchor_expiries: dict[int, pulumi.Output[str]]
+    """Trust anchor generation -> when it expires."""
 
     def __init__(
         self, name: str, args: MeshArgs, opts: pulumi.ResourceOptions | None = None
@@ -40,12 +75,27 @@ class Mesh(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         chart = _linkerd_charts(s.linkerd_version)
 
+        cert_manager_ns = k8s.core.v1.Namespace(
+            f"{name}-cert-manager-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=CERT_MANAGER_NAMESPACE),
+            opts=child,
+        )
+        self.cert_manager = release(
+            f"{name}-cert-manager",
+            chart=CERT_MANAGER,
+            release_name="cert-manager",
+            namespace=cert_manager_ns.metadata.name,
+            # The chart installs no CRDs unless asked; keep them if the release is ever removed.
+            values={"crds": {"enabled": True, "keep": True}},
+            parent=self,
+        )
         # Since 2.18 Linkerd no longer ships Gateway API CRDs; its policy controller and Flagger's
         # HTTPRoutes need them before the control plane starts.
-        gateway_api = k8s.yaml.v2.ConfigFile(
-            f"{name}-gateway-api-crds",
-            file=gateway_api_crds_url(s.gateway_api_version),
-            opts=child,
+        gateway_api = apply_crds(
+            f"{name}-gateway-api",
+            GATEWAY_API_CRDS[s.gateway_api_version],
+            self,
+            keep=args.shared_cluster,
         )
         # Helm-installed Linkerd does not create its namespace; these are the labels the CLI
         # would set. Privileged pod security: proxy-init needs NET_ADMIN without linkerd-cni.
@@ -68,27 +118,36 @@ class Mesh(pulumi.ComponentResource):
             chart=chart["linkerd-crds"],
             release_name="linkerd-crds",
             namespace=namespace.metadata.name,
-            # Gateway API comes from its own pinned release above, not Linkerd's old copy.
+            # Gateway API comes from its own pinned files above, not Linkerd's old copy.
             values={"installGatewayAPI": False},
             parent=self,
         )
         identity = MeshIdentity(
             f"{name}-identity",
-            MeshIdentityArgs(settings=s, linkerd_namespace=namespace.metadata.name),
+            MeshIdentityArgs(
+                settings=s,
+                linkerd_namespace=namespace.metadata.name,
+                cert_manager=self.cert_manager,
+            ),
             opts=child,
+        )
+        webhooks = WebhookCertificates(
+            f"{name}-webhook-certs",
+            WebhookCertificatesArgs(NAMESPACE, list(WEBHOOKS.values()), self.cert_manager),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )
         self.control_plane = release(
             f"{name}-control-plane",
             chart=chart["linkerd-control-plane"],
             release_name="linkerd-control-plane",
             namespace=namespace.metadata.name,
-            values=_control_plane_values(s, identity.trust_anchor_pem),
+            values=_control_plane_values(s, identity.trust_anchors_pem),
             parent=self,
-            depends_on=[gateway_api, crds, *identity.issuer_ready],
+            depends_on=[*gateway_api, crds, *identity.issuer_ready, *webhooks.ready],
         )
         self.namespace = NAMESPACE
-        self.trust_anchor_expiry = identity.trust_anchor_expiry
-        self.register_outputs({"trust_anchor_expiry": self.trust_anchor_expiry})
+        self.anchor_expiries = identity.anchor_expiries
+        self.register_outputs({})
 
 
 def _linkerd_charts(version: str) -> dict[str, Chart]:
@@ -98,16 +157,22 @@ def _linkerd_charts(version: str) -> dict[str, Chart]:
     }
 
 
-def _control_plane_values(s: MeshSettings, trust_anchor_pem: pulumi.Output[str]) -> dict[str, Any]:
+def _control_plane_values(s: MeshSettings, trust_anchors_pem: pulumi.Output[str]) -> dict[str, Any]:
     values: dict[str, Any] = {
-        "identityTrustAnchorsPEM": trust_anchor_pem,
-        # Read the issuer from Secret linkerd-identity-issuer (Pulumi's or cert-manager's),
-        # so its private key never appears in Helm values.
+        # Every trusted anchor: two during a rotation. A change rolls the control plane (the
+        # chart's linkerd.io/trust-root-sha256 pod annotation).
+        "identityTrustAnchorsPEM": trust_anchors_pem,
+        # Read the issuer from Secret linkerd-identity-issuer, which cert-manager issues, so its
+        # private key never appears in Helm values.
         "identity": {"issuer": {"scheme": "kubernetes.io/tls"}},
         # No phone-home from production clusters.
         "disableHeartBeat": True,
+        **{key: inject_ca_values(NAMESPACE, cert) for key, cert in WEBHOOKS.items()},
     }
     if s.high_availability:
         # The chart's values-ha.yaml, restated: a Release takes values, not extra -f files.
-        values |= load_one("linkerd/values-ha.yaml")
+        ha = load_one("linkerd/values-ha.yaml")
+        # Keep the injector's own selector from values-ha.yaml next to the certificate values.
+        values["proxyInjector"] = {**ha.pop("proxyInjector"), **values["proxyInjector"]}
+        values |= ha
     return values

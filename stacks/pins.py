@@ -41,3 +41,53 @@ LINKERD_DASHBOARDS = {
     )
     for name, digest in _LINKERD_DASHBOARD_SHA256.items()
 }
+
+# Gateway API standard-channel CRDs (kubernetes-sigs/gateway-api config/crd/standard/ at the tag;
+# the release asset standard-install.yaml is these files concatenated). Linkerd edge-26.8.3
+# recommends v1.2.1; all of them serve HTTPRoute v1beta1, which Flagger's router writes.
+_GATEWAY_API_SHA256 = {
+    "v1.2.1": {
+        "gateway.networking.k8s.io_gatewayclasses.yaml": (
+            "f0dcbdd9fb49b4562dad27ceec96078b3846611708464120598949cd2ab1e765"
+        ),
+        "gateway.networking.k8s.io_gateways.yaml": (
+            "9aea7ae080dfe9c25a814d3d14eed28f335d28de3cbdc00a0351e0e99cb3bf06"
+        ),
+        "gateway.networking.k8s.io_grpcroutes.yaml": (
+            "8a705983343eabcb72c5bbfc2c090eed87b46763e2f6c67bd6b45552fcd5cc94"
+        ),
+        "gateway.networking.k8s.io_httproutes.yaml": (
+            "db36230a2f54ca3f1733bebc9d303d4db16c958856bf2be941a2c6269b872014"
+        ),
+        "gateway.networking.k8s.io_referencegrants.yaml": (
+            "d22a9164ae9ec443438dd3aaca7fb056d3264d76c880d949a1e6b2661ecb4234"
+        ),
+    },
+}
+GATEWAY_API_CRDS = {
+    version: tuple(
+        PinnedFile(
+            url=(
+                "https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/"
+                f"{version}/config/crd/standard/{file}"
+            ),
+            sha256=digest,
+            mirror_path=f"manifests/gateway-api-{version}-standard/{file}",
+        )
+        for file, digest in files.items()
+    )
+    for version, files in _GATEWAY_API_SHA256.items()
+}
+
+# Flagger's CRDs (Canary, MetricTemplate, AlertProvider) as released: artifacts/flagger/crd.yaml.
+_FLAGGER_CRDS_SHA256 = {
+    "1.44.0": "8d7ad05c2d1d242c0cd4c25c5fb3ad0f75f10706da588aeeb950fe2858134630",
+}
+FLAGGER_CRDS = {
+    version: PinnedFile(
+        url=f"https://raw.githubusercontent.com/fluxcd/flagger/v{version}/artifacts/flagger/crd.yaml",
+        sha256=digest,
+        mirror_path=f"manifests/flagger-v{version}-crd.yaml",
+    )
+    for version, digest in _FLAGGER_CRDS_SHA256.items()
+}

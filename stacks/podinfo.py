@@ -15,6 +15,7 @@ from stacks.settings import WorkloadSettings
 from stacks.validators import flagger_duration
 
 IMAGE = "ghcr.io/stefanprodan/podinfo"
+TARGET = "podinfo"  # the Deployment the Canary releases (manifests/podinfo/deployment.yaml)
 LOADTESTER_RELEASE = "flagger-loadtester"
 ALERT_PROVIDER = "canary-alerts"
 ALERT_SECRET = "canary-alerts-webhook"

@@ -79,14 +79,16 @@ class LocalClusterSettings:
 
 @dataclass(frozen=True)
 class MeshSettings:
-    """Linkerd: version, availability and how its identity issuer is managed."""
+    """Linkerd: version, availability and its trust anchors."""
 
     linkerd_version: str
     gateway_api_version: str
     high_availability: bool
-    identity_rotation: bool
     trust_anchor_validity_days: int
-    issuer_validity_days: int
+    trust_anchor_generations: tuple[int, ...]
+    """Anchors every proxy trusts (two only during a rotation)."""
+    issuer_anchor_generation: int
+    """The anchor that signs the identity issuer; one of trust_anchor_generations."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,8 @@ class TelemetrySettings:
     prometheus_retention: str
     prometheus_persistence: bool
     prometheus_storage_size: str
+    meshed_pods: int
+    """Expected meshed pods: Prometheus's memory is sized from it."""
     zone_redundant_storage: bool
     """AKS across zones: volumes on zone-redundant (ZRS) disks, so pods can move between zones."""
 

@@ -1,4 +1,5 @@
-"""Telemetry layer: Prometheus scraping Linkerd's proxies, Grafana with Linkerd's dashboards, linkerd-viz."""
+"""Telemetry layer: Prometheus scraping Linkerd's proxies (with alerting), Grafana with the
+platform's dashboards, linkerd-viz."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from stacks.alerts import WEBHOOK_KEY, WEBHOOK_SECRET, CanaryWatch, alertmanager_values, rules
 from stacks.dashboards import dashboard_config_maps
 from stacks.helm import release
+from stacks.linkerd_viz import NAMESPACE as VIZ_NAMESPACE
+from stacks.linkerd_viz import linkerd_viz
 from stacks.manifests import load_one
-from stacks.settings import MeshSettings, TelemetrySettings
-from stacks.versions import GRAFANA, LINKERD_REPO, PROMETHEUS, Chart
+from stacks.settings import DeliverySettings, MeshSettings, TelemetrySettings
+from stacks.versions import GRAFANA, PROMETHEUS
 
 NAMESPACE = "monitoring"
-VIZ_NAMESPACE = "linkerd-viz"
 PROMETHEUS_RELEASE = "prometheus"
 GRAFANA_RELEASE = "grafana"
 GRAFANA_ADMIN_SECRET = "grafana-admin"
@@ -25,13 +28,32 @@ ZRS_STORAGE_CLASS = "managed-csi-premium-zrs"
 PROMETHEUS_URL = f"http://{PROMETHEUS_RELEASE}-server.{NAMESPACE}.svc.cluster.local:80"
 
 
+# Prometheus's memory from the meshed pods it scrapes (README, "Prometheus sizing"): about 1,000
+# active series per proxy once unused metrics are dropped at scrape time, at roughly 4 KiB each in
+# the head block, on top of Prometheus itself and the other jobs; the limit leaves room for
+# compaction and queries.
+PROMETHEUS_BASE_MIB = 512
+PROMETHEUS_MIB_PER_MESHED_POD = 4
+PROMETHEUS_LIMIT_FACTOR = 2
+
+
 @dataclass(frozen=True)
 class TelemetryArgs:
     settings: TelemetrySettings
     mesh: MeshSettings
+    delivery: DeliverySettings
+    """Where alerts go (the same webhook as Flagger's events)."""
     linkerd_namespace: str
     mesh_ready: pulumi.Resource
     """The Linkerd control plane: linkerd-viz is meshed and must wait for the injector."""
+    cert_manager: pulumi.Resource
+    """cert-manager: linkerd-viz's serving certificates are its."""
+    anchor_expiries: dict[int, pulumi.Output[str]]
+    """Trust anchor generation -> expiry: alerted 60 days ahead."""
+    canaries: list[CanaryWatch]
+    """Canaries whose stalls are alerted."""
+    shared_cluster: bool
+    """The cluster is not the stack's own (local): keep a `monitoring` namespace on destroy."""
 
 
 class Telemetry(pulumi.ComponentResource):
@@ -58,7 +80,8 @@ class Telemetry(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=NAMESPACE, labels={"config.linkerd.io/admission-webhooks": "disabled"}
             ),
-            opts=child,
+            # An existing cluster may have had `monitoring` before: adopted, never deleted.
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.shared_cluster),
         )
         storage_class = None
         if s.zone_redundant_storage and s.prometheus_persistence:
@@ -73,14 +96,30 @@ class Telemetry(pulumi.ComponentResource):
                 reclaim_policy="Delete",
                 opts=child,
             )
+        needs: list[pulumi.Resource] = [storage_class] if storage_class else []
+        delivery = args.delivery
+        if delivery.alert_webhook_url is not None:
+            needs.append(
+                k8s.core.v1.Secret(
+                    f"{name}-alertmanager-webhook",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        name=WEBHOOK_SECRET, namespace=namespace.metadata.name
+                    ),
+                    string_data={WEBHOOK_KEY: delivery.alert_webhook_url},
+                    opts=child,
+                )
+            )
+        alerting_rules = rules(
+            args.anchor_expiries, [args.linkerd_namespace, VIZ_NAMESPACE], args.canaries
+        )
         release(
             f"{name}-prometheus",
             chart=PROMETHEUS,
             release_name=PROMETHEUS_RELEASE,
             namespace=namespace.metadata.name,
-            values=_prometheus_values(s, storage_class is not None),
+            values=_prometheus_values(s, storage_class is not None, delivery, alerting_rules),
             parent=self,
-            depends_on=[storage_class] if storage_class else [],
+            depends_on=needs,
         )
 
         password = random.RandomPassword(
@@ -105,28 +144,14 @@ class Telemetry(pulumi.ComponentResource):
             parent=self,
         )
 
-        # Helm-installed viz does not create its namespace; `linkerd viz` commands find it by
-        # this label and read the external Prometheus from the annotation.
-        viz_namespace = k8s.core.v1.Namespace(
-            f"{name}-viz-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=VIZ_NAMESPACE,
-                labels={
-                    "linkerd.io/extension": "viz",
-                    "pod-security.kubernetes.io/enforce": "privileged",
-                },
-                annotations={"viz.linkerd.io/external-prometheus": PROMETHEUS_URL},
-            ),
-            opts=child,
-        )
-        release(
+        linkerd_viz(
             f"{name}-linkerd-viz",
-            chart=Chart(LINKERD_REPO, "linkerd-viz", args.mesh.linkerd_version),
-            release_name="linkerd-viz",
-            namespace=viz_namespace.metadata.name,
-            values=_viz_values(args.mesh, args.linkerd_namespace),
-            parent=self,
-            depends_on=[args.mesh_ready],
+            args.mesh,
+            args.linkerd_namespace,
+            PROMETHEUS_URL,
+            args.cert_manager,
+            args.mesh_ready,
+            self,
         )
 
         self.prometheus_url = PROMETHEUS_URL
@@ -144,15 +169,38 @@ class Telemetry(pulumi.ComponentResource):
         )
 
 
-def _prometheus_values(s: TelemetrySettings, zone_redundant: bool) -> dict[str, Any]:
+def _prometheus_values(
+    s: TelemetrySettings,
+    zone_redundant: bool,
+    delivery: DeliverySettings,
+    alerting_rules: pulumi.Output[dict[str, Any]],
+) -> dict[str, Any]:
     values = load_one("telemetry/prometheus-values.yaml")
     server = values["server"]
     server["retention"] = s.prometheus_retention
     server["persistentVolume"]["enabled"] = s.prometheus_persistence
     server["persistentVolume"]["size"] = s.prometheus_storage_size
+    memory = prometheus_memory_mib(s.meshed_pods)
+    server["resources"] = {
+        "requests": {"cpu": "200m", "memory": f"{memory}Mi"},
+        "limits": {"memory": f"{memory * PROMETHEUS_LIMIT_FACTOR}Mi"},
+    }
+    # Proxy metrics no consumer reads are dropped at scrape time: they are most of the series.
+    kept = "|".join(load_one("telemetry/proxy-metrics.yaml"))
+    values["scrapeConfigs"]["linkerd-proxy"]["metric_relabel_configs"] = [
+        {"source_labels": ["__name__"], "action": "keep", "regex": f"({kept})"}
+    ]
+    values["alertmanager"] = alertmanager_values(delivery.alert_provider, delivery.alert_channel)
     if zone_redundant:
         server["persistentVolume"]["storageClass"] = ZRS_STORAGE_CLASS
+        values["alertmanager"]["persistence"] = {"storageClass": ZRS_STORAGE_CLASS}
+    values["serverFiles"] = {"alerting_rules.yml": alerting_rules}
     return values
+
+
+def prometheus_memory_mib(meshed_pods: int) -> int:
+    """Memory request of Prometheus for `meshed_pods` proxies (the limit is twice that)."""
+    return PROMETHEUS_BASE_MIB + PROMETHEUS_MIB_PER_MESHED_POD * meshed_pods
 
 
 def _grafana_values(admin_secret: pulumi.Output[str]) -> dict[str, Any]:
@@ -160,21 +208,4 @@ def _grafana_values(admin_secret: pulumi.Output[str]) -> dict[str, Any]:
     values["admin"]["existingSecret"] = admin_secret
     (datasource,) = values["datasources"]["datasources.yaml"]["datasources"]
     datasource["url"] = PROMETHEUS_URL
-    return values
-
-
-def _viz_values(mesh: MeshSettings, linkerd_namespace: str) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "linkerdNamespace": linkerd_namespace,
-        # Use the platform's Prometheus, not viz's own one that keeps 6 hours in memory.
-        "prometheus": {"enabled": False},
-        "prometheusUrl": PROMETHEUS_URL,
-    }
-    if mesh.high_availability:
-        values |= {
-            "enablePodAntiAffinity": True,
-            "enablePodDisruptionBudget": True,
-            "tap": {"replicas": 3},
-            "metricsAPI": {"replicas": 3},
-        }
     return values

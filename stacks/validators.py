@@ -44,10 +44,15 @@ def linkerd_version(value: str) -> str | None:
 
 
 def gateway_api_version(value: str) -> str | None:
+    from stacks.pins import GATEWAY_API_CRDS
+
     match = GATEWAY_API_VERSION.match(value)
     low, high = GATEWAY_API_RANGE
     if match is None or not low <= tuple(int(part) for part in match.groups()) <= high:
         return "v1.2.1 to v1.5.1 (what Linkerd 2.20 accepts), e.g. v1.2.1"
+    if value not in GATEWAY_API_CRDS:
+        pinned = ", ".join(sorted(GATEWAY_API_CRDS))
+        return f"a version whose CRD files are pinned in stacks/pins.py ({pinned}); add its sha256s first"
     return None
 
 

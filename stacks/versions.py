@@ -67,20 +67,7 @@ GRAFANA = Chart("https://grafana-community.github.io/helm-charts", "grafana", "1
 CERT_MANAGER = Chart("https://charts.jetstack.io", "cert-manager", "v1.21.1")
 
 
-def gateway_api_crds_url(version: str) -> str:
-    """Release asset with the standard-channel Gateway API CRDs for `version` (e.g. v1.2.1)."""
-    return (
-        "https://github.com/kubernetes-sigs/gateway-api/releases/download/"
-        f"{version}/standard-install.yaml"
-    )
-
-
 FLAGGER_REPO = "https://flagger.app"
 FLAGGER = Chart(FLAGGER_REPO, "flagger", "1.44.0")
 # The load tester chart is released with Flagger; 0.38.0 ships with Flagger 1.44.0.
 LOADTESTER = Chart(FLAGGER_REPO, "loadtester", "0.38.0")
-
-
-def flagger_crds_url(version: str) -> str:
-    """Flagger's CRDs (Canary, MetricTemplate, AlertProvider) as released with `version`."""
-    return f"https://raw.githubusercontent.com/fluxcd/flagger/v{version}/artifacts/flagger/crd.yaml"

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from stacks import crosscheck, podinfo
+from stacks.alerts import CanaryWatch
 from stacks.config_reader import ConfigError
 from stacks.helm import release
 from stacks.rollout_plan import canary_analysis, plan
@@ -32,6 +33,15 @@ def prepare(
         listed = "\n".join(f"  - {p}" for p in broken)
         raise ConfigError(f"podinfo manifests do not fit together; nothing was created:\n{listed}")
     return manifests
+
+
+def watches(workload: WorkloadSettings) -> list[CanaryWatch]:
+    """The Canaries the platform alerts on when a release is stuck past its slowest outcome."""
+    c = workload.canary
+    planned = plan(canary_analysis(c))
+    slowest = max(planned.slowest_promotion_seconds, planned.slowest_rollback_seconds)
+    stuck = c.progress_deadline_seconds + slowest + 3 * c.interval_seconds
+    return [CanaryWatch(workload.namespace, podinfo.TARGET, stuck)]
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Custom resources checked against the CRDs the platform installs, the way the API server would.
 
 The CRDs come from where the cluster gets them: the stack's rendered releases (linkerd-crds,
-cert-manager with crds.enabled) and the files the program applies by URL, read from their
-byte-identical copies in `$MANIFEST_CACHE` (default ../shared/manifests). Each served version's
-openAPIV3Schema becomes a JSON schema (draft 2020-12):
+cert-manager with crds.enabled) and the CustomResourceDefinitions the program applies itself from
+its pinned files (Gateway API, Flagger). Each served version's openAPIV3Schema becomes a JSON
+schema (draft 2020-12):
 - strict like `kubectl apply --validate=strict`: a field the schema does not declare, which the
   API server would silently prune, is an error, except under x-kubernetes-preserve-unknown-fields;
 - x-kubernetes-int-or-string admits integers and strings, `nullable` admits null, embedded
@@ -13,41 +13,19 @@ openAPIV3Schema becomes a JSON schema (draft 2020-12):
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 from referencing import Registry, Resource
 
-from tests.harness import ROOT, Run
+from tests.harness import Run
 
-MANIFEST_ENV = "MANIFEST_CACHE"
-DEFAULT_MANIFESTS = ROOT.parent / "shared" / "manifests"
-CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile"
+CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 _DEFINITIONS_ID = "https://kubernetes.io/api/_definitions.json"
 _OBJECT_META = {"$ref": f"{_DEFINITIONS_ID}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
-# Upstream URL the program applies -> its copy under $MANIFEST_CACHE (see its README).
-_COPIES = (
-    (
-        re.compile(r"/kubernetes-sigs/gateway-api/releases/download/(v[0-9.]+)/standard-install"),
-        "gateway-api-{}-standard",
-    ),
-    (
-        re.compile(r"/fluxcd/flagger/v([0-9.]+)/artifacts/flagger/crd\.yaml$"),
-        "flagger-v{}-crd.yaml",
-    ),
-)
 _COPIED = ("type", "enum", "pattern", "minimum", "maximum", "minLength", "maxLength", "minItems",
            "maxItems", "uniqueItems", "minProperties", "maxProperties", "required", "multipleOf")  # fmt: skip
-
-
-class ManifestMissing(Exception):
-    """A file the program applies by URL has no local copy to validate against."""
 
 
 @dataclass
@@ -94,23 +72,12 @@ class CrdIndex:
         return self._validators[key]
 
 
-def manifest_dir() -> Path:
-    return Path(os.environ.get(MANIFEST_ENV) or DEFAULT_MANIFESTS).resolve()
-
-
 def applied_crds(run: Run) -> list[dict[str, Any]]:
-    """The CRDs in the files the program applies by URL (kubernetes:yaml/v2:ConfigFile)."""
+    """The CustomResourceDefinitions the program registers itself (from its pinned files)."""
     return [
-        doc
-        for config_file in run.of_type(CONFIG_FILE)
-        for doc in manifest_documents(config_file.inputs["file"])
-        if doc.get("kind") == "CustomResourceDefinition"
+        {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", **crd.inputs}
+        for crd in run.of_type(CRD)
     ]
-
-
-def manifest_documents(url: str) -> list[dict[str, Any]]:
-    """The objects in the local copy of `url`."""
-    return list(_documents(str(_local_copy(url))))
 
 
 def to_json_schema(node: dict[str, Any], root: bool = False) -> dict[str, Any]:
@@ -153,25 +120,3 @@ def to_json_schema(node: dict[str, Any], root: bool = False) -> dict[str, Any]:
         # The API server prunes undeclared fields; strict validation rejects them.
         out["additionalProperties"] = False
     return out
-
-
-def _local_copy(url: str) -> Path:
-    for pattern, name in _COPIES:
-        match = pattern.search(url)
-        if match:
-            path = manifest_dir() / name.format(match[1])
-            if path.exists():
-                return path
-            raise ManifestMissing(f"{url} has no local copy: {path} does not exist")
-    raise ManifestMissing(f"{url} is not a file with a known local copy under {manifest_dir()}")
-
-
-@cache
-def _documents(path: str) -> tuple[dict[str, Any], ...]:
-    files = sorted(Path(path).glob("*.yaml")) if Path(path).is_dir() else [Path(path)]
-    return tuple(
-        doc
-        for file in files
-        for doc in yaml.load_all(file.read_text(), Loader=yaml.CSafeLoader)
-        if isinstance(doc, dict)
-    )

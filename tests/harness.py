@@ -85,6 +85,7 @@ class Registration:
     dependencies: list[str]
     delete_before_replace: bool = False
     retain_on_delete: bool = False
+    deleted_with: str = ""
     urn: str = ""
 
     def __str__(self) -> str:
@@ -206,6 +207,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     dependencies=list(request.dependencies),
                     delete_before_replace=request.deleteBeforeReplace,
                     retain_on_delete=request.retainOnDelete,
+                    deleted_with=request.deletedWith,
                     urn=response.urn,
                 )
             )
@@ -224,6 +226,8 @@ def _unwrap(value: Any, path: str, secret_paths: set[str]) -> Any:
     return value
 
 
+# A webhook URL as `pulumi config set --secret alertWebhookUrl` stores it.
+WEBHOOK_SECRETS = {"alertWebhookUrl": "https://hooks.slack.com/services/T000/B000/SECRETTOKEN"}
 # What a user must set before a stack's first `pulumi up` (README, "Prod"); the committed file
 # ships no made-up address range, so the program refuses prod without one.
 SET_BY_USER: dict[str, dict[str, Any]] = {

@@ -60,6 +60,8 @@ _ROUTE_BACKEND = PROXY_TARGET | {
     *(f"backend_{x}" for x in ("group", "kind", "namespace", "name", "port", "section_name")),
 }
 FLAGGER_TARGET = SCRAPE | {"namespace", "pod", "app"}
+# cert-manager's controller, scraped through its prometheus.io annotations by kubernetes-pods.
+_CERTIFICATE = SCRAPE | {"name", "namespace", "issuer_name", "issuer_kind", "issuer_group"}
 
 METRICS: dict[str, frozenset[str]] = {
     # Linkerd proxies (job linkerd-proxy).
@@ -81,6 +83,13 @@ METRICS: dict[str, frozenset[str]] = {
     "flagger_canary_failures_total": frozenset(
         FLAGGER_TARGET | {"name", "deployment_strategy", "analysis_status"}
     ),
+    # Linkerd's identity controller (job linkerd-controller, pkg/identity/service.go:156-169).
+    "issuer_cert_ttl_seconds": frozenset(SCRAPE | {"component"}),
+    # cert-manager v1.21.1 internal/collectors/certificate_collector.go:29-34.
+    "certmanager_certificate_ready_status": frozenset(_CERTIFICATE | {"condition"}),
+    "certmanager_certificate_expiration_timestamp_seconds": frozenset(_CERTIFICATE),
+    # Prometheus's own health of every target, with the labels each job's relabelling adds.
+    "up": frozenset(SCRAPE | {"namespace", "pod", "component", "node", "app"}),
 }
 
 # Grafana variables and Flagger template variables become plain values before parsing.

@@ -42,6 +42,9 @@ KNOWN_INERT = {
     ("grafana", "service.port"): "the default; the openDashboards port-forward command uses it",
     ("grafana", "admin.userKey"): "the default; names a key of the Secret the stack writes",
     ("grafana", "admin.passwordKey"): "the default; names a key of the Secret the stack writes",
+    ("prometheus", "alertmanager.enabled"): (
+        "the chart's default; stated because the platform's own alerts need Alertmanager"
+    ),
     ("grafana", "sidecar.dashboards.label"): (
         "the default; names the label the dashboard ConfigMaps carry (stacks/dashboards.py)"
     ),

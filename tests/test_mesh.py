@@ -1,4 +1,4 @@
-"""Mesh layer: install order, Linkerd's namespace, identity certificates Linkerd accepts, HA."""
+"""Mesh layer: install order, Linkerd's namespace, certificates that renew themselves, HA."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from tests.harness import Run, run_program
 
 SECRET = "kubernetes:core/v1:Secret"
 NAMESPACE = "kubernetes:core/v1:Namespace"
-CUSTOM = "kubernetes:cert-manager.io/v1:"
-GATEWAY_CRDS = "kubernetes:yaml/v2:ConfigFile"
+CERT_MANAGER = "kubernetes:cert-manager.io/v1:"
+CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+ANCHOR = "tls:index/selfSignedCert:SelfSignedCert"
 
 
 def namespace(run: Run, name: str) -> dict:
@@ -22,22 +23,32 @@ def namespace(run: Run, name: str) -> dict:
     return found[0].inputs["metadata"]
 
 
-def issuer_secret(run: Run) -> dict:
-    found = [
-        r for r in run.of_type(SECRET) if r.inputs["metadata"]["name"] == "linkerd-identity-issuer"
-    ]
-    assert len(found) == 1, "static issuer Secret missing"
-    return found[0]
+def cert_manager_objects(run: Run, kind: str, namespace: str | None = None) -> dict[str, dict]:
+    return {
+        r.inputs["metadata"]["name"]: r.inputs
+        for r in run.of_type(CERT_MANAGER + kind)
+        if namespace is None or r.inputs["metadata"].get("namespace") == namespace
+    }
 
 
 def test_gateway_api_then_linkerd_crds_then_control_plane(stack_run: Run) -> None:
     run = stack_run
-    gateway = run.one(GATEWAY_CRDS, "mesh-gateway-api-crds")
-    assert gateway.inputs["file"].endswith(
-        "/gateway-api/releases/download/v1.2.1/standard-install.yaml"
-    )
+    gateway = [
+        c for c in run.of_type(CRD) if c.inputs["spec"]["group"] == "gateway.networking.k8s.io"
+    ]
+    assert {c.inputs["metadata"]["name"] for c in gateway} == {
+        f"{kind}.gateway.networking.k8s.io"
+        for kind in ("gatewayclasses", "gateways", "grpcroutes", "httproutes", "referencegrants")
+    }
+    assert {
+        c.inputs["metadata"]["annotations"]["gateway.networking.k8s.io/bundle-version"]
+        for c in gateway
+    } == {"v1.2.1"}
     crds, control_plane = run.release("linkerd-crds"), run.release("linkerd-control-plane")
-    assert run.waits_for(control_plane, gateway), "control plane may start before Gateway API CRDs"
+    for crd in gateway:
+        assert run.waits_for(control_plane, crd), "control plane may start before Gateway API"
+        # A shared (local) cluster may have had them before, or others may use them.
+        assert crd.retain_on_delete is (run.stack == "local")
     assert run.waits_for(control_plane, crds), "control plane may start before its CRDs"
     assert crds.inputs["values"] == {"installGatewayAPI": False}
     for release in (crds, control_plane):
@@ -66,89 +77,120 @@ def test_control_plane_reads_its_issuer_from_a_secret(stack_run: Run) -> None:
         assert "PRIVATE KEY" not in str(release.inputs["values"]), f"{release} carries a key"
 
 
-def _certificates(run: Run) -> tuple[x509.Certificate, x509.Certificate]:
-    secret = issuer_secret(run)
-    data = secret.inputs["stringData"]
-    assert secret.is_secret("stringData/tls.key"), "issuer private key is not secret"
-    anchor = x509.load_pem_x509_certificate(data["ca.crt"].encode())
-    issuer = x509.load_pem_x509_certificate(data["tls.crt"].encode())
-    return anchor, issuer
-
-
-def test_static_identity_satisfies_linkerds_certificate_rules(runs: dict[str, Run]) -> None:
-    for stack in ("dev", "local"):
-        anchor, issuer = _certificates(runs[stack])
-        for cert in (anchor, issuer):
-            key = cert.public_key()
-            assert isinstance(key, ec.EllipticCurvePublicKey), f"{stack}: not ECDSA"
-            assert key.curve.name == "secp256r1", f"{stack}: curve {key.curve.name}, not P-256"
-            assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-            assert cert.signature_hash_algorithm.name == "sha256"
-        issuer.verify_directly_issued_by(anchor)
-        assert issuer.subject.rfc4514_string() == "CN=identity.linkerd.cluster.local"
-        # `linkerd check` warns below 60 days.
-        left = issuer.not_valid_after_utc - dt.datetime.now(dt.UTC)
-        assert left > dt.timedelta(days=60), f"{stack}: issuer expires in {left}"
-        assert anchor.not_valid_after_utc > issuer.not_valid_after_utc
-
-
-def test_static_issuer_is_renewed_before_linkerd_check_warns(runs: dict[str, Run]) -> None:
-    issuer = runs["dev"].one("tls:index/locallySignedCert:LocallySignedCert").inputs
-    assert issuer["earlyRenewalHours"] == 60 * 24
-    anchor = runs["dev"].one("tls:index/selfSignedCert:SelfSignedCert").inputs
-    assert "earlyRenewalHours" not in anchor, "a silently renewed anchor breaks every proxy"
-
-
-def test_control_plane_starts_after_its_issuer_exists(runs: dict[str, Run]) -> None:
-    dev = runs["dev"]
-    assert dev.waits_for(dev.release("linkerd-control-plane"), issuer_secret(dev))
-    prod = runs["prod"]
-    certificate = prod.one(CUSTOM + "Certificate")
-    assert prod.waits_for(prod.release("linkerd-control-plane"), certificate)
-    annotations = certificate.inputs["metadata"]["annotations"]
-    assert annotations["pulumi.com/waitFor"] == "condition=Ready"
-
-
-def test_prod_rotates_the_issuer_with_cert_manager(runs: dict[str, Run]) -> None:
-    run = runs["prod"]
+def test_cert_manager_issues_the_identity_issuer_in_every_stack(stack_run: Run) -> None:
+    run = stack_run
     cert_manager = run.release("cert-manager")
     assert cert_manager.inputs["values"]["crds"]["enabled"] is True
     assert cert_manager.inputs["version"] == "v1.21.1"
-    certificate = run.one(CUSTOM + "Certificate").inputs
+    certificate = cert_manager_objects(run, "Certificate", "linkerd")["linkerd-identity-issuer"]
+    assert certificate["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Ready"}
     spec = certificate["spec"]
-    assert certificate["metadata"] == {
-        "name": "linkerd-identity-issuer",
-        "namespace": "linkerd",
-        "annotations": {"pulumi.com/waitFor": "condition=Ready"},
-    }
+    # Linkerd's "Automatically rotating control plane TLS credentials".
     assert spec["secretName"] == "linkerd-identity-issuer"
     assert (spec["duration"], spec["renewBefore"]) == ("48h0m0s", "25h0m0s")
     assert spec["isCA"] is True
+    assert spec["commonName"] == "identity.linkerd.cluster.local"
     assert spec["privateKey"] == {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"}
-    issuer = run.one(CUSTOM + "ClusterIssuer")
-    assert spec["issuerRef"] == {"name": issuer.inputs["metadata"]["name"], "kind": "ClusterIssuer"}
-    assert run.waits_for(issuer, cert_manager), "ClusterIssuer needs cert-manager's CRDs"
-    anchor = [
-        r for r in run.of_type(SECRET) if r.inputs["metadata"]["name"] == "linkerd-trust-anchor"
-    ]
-    assert len(anchor) == 1 and anchor[0].inputs["metadata"]["namespace"] == "cert-manager"
-    assert issuer.inputs["spec"] == {"ca": {"secretName": "linkerd-trust-anchor"}}
-    assert anchor[0].is_secret("stringData/tls.key"), "trust anchor key is not secret"
+    assert spec["issuerRef"] == {"name": "linkerd-trust-anchor-g1", "kind": "Issuer"}
     # cert-manager owns the issuer Secret: Pulumi must not also write one.
     assert not [
         r for r in run.of_type(SECRET) if r.inputs["metadata"]["name"] == "linkerd-identity-issuer"
     ]
 
 
-def test_dev_and_local_have_no_cert_manager(runs: dict[str, Run]) -> None:
-    for stack in ("dev", "local"):
-        names = [r.inputs["name"] for r in runs[stack].of_type("kubernetes:helm.sh/v3:Release")]
-        assert "cert-manager" not in names, stack
+def test_only_the_linkerd_namespace_can_mint_certificates_under_the_mesh_root(
+    stack_run: Run,
+) -> None:
+    run = stack_run
+    assert run.of_type(CERT_MANAGER + "ClusterIssuer") == [], "any namespace could use it"
+    issuer = cert_manager_objects(run, "Issuer", "linkerd")["linkerd-trust-anchor-g1"]
+    assert issuer["spec"] == {"ca": {"secretName": "linkerd-trust-anchor-g1"}}
+    (anchor_secret,) = [
+        r for r in run.of_type(SECRET) if r.inputs["metadata"]["name"] == "linkerd-trust-anchor-g1"
+    ]
+    # A namespaced Issuer reads its CA from its own namespace (cert-manager ca/setup.go:46-57).
+    assert anchor_secret.inputs["metadata"]["namespace"] == "linkerd"
+    assert anchor_secret.is_secret("stringData/tls.key"), "trust anchor key is not secret"
+
+
+def test_trust_anchor_satisfies_linkerds_certificate_rules(stack_run: Run) -> None:
+    (anchor_resource,) = stack_run.of_type(ANCHOR)
+    assert "earlyRenewalHours" not in anchor_resource.inputs, "a silent renewal breaks every proxy"
+    pem = stack_run.release("linkerd-control-plane").inputs["values"]["identityTrustAnchorsPEM"]
+    anchor = x509.load_pem_x509_certificate(pem.encode())
+    key = anchor.public_key()
+    assert isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1"
+    assert anchor.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    assert anchor.signature_hash_algorithm.name == "sha256"
+    assert anchor.subject.rfc4514_string() == "CN=root.linkerd.cluster.local"
+
+
+def test_control_plane_waits_for_every_certificate_it_mounts(stack_run: Run) -> None:
+    run = stack_run
+    control_plane = run.release("linkerd-control-plane")
+    certificates = cert_manager_objects(run, "Certificate", "linkerd")
+    values = control_plane.inputs["values"]
+    for key, (name, secret, host) in {
+        "proxyInjector": (
+            "linkerd-proxy-injector",
+            "linkerd-proxy-injector-k8s-tls",
+            "linkerd-proxy-injector.linkerd.svc",
+        ),
+        "profileValidator": (
+            "linkerd-sp-validator",
+            "linkerd-sp-validator-k8s-tls",
+            "linkerd-sp-validator.linkerd.svc",
+        ),
+        "policyValidator": (
+            "linkerd-policy-validator",
+            "linkerd-policy-validator-k8s-tls",
+            "linkerd-policy-validator.linkerd.svc",
+        ),
+    }.items():
+        # The chart mounts the Secret and lets cainjector fill caBundle from the Certificate
+        # (its own genSelfSignedCert ... 365 would expire unless a Helm upgrade ran).
+        assert values[key]["externalSecret"] is True
+        assert values[key]["injectCaFrom"] == f"linkerd/{name}"
+        spec = certificates[name]["spec"]
+        assert (spec["secretName"], spec["dnsNames"]) == (secret, [host])
+        assert spec["issuerRef"] == {"name": "webhook-issuer", "kind": "Issuer"}
+        assert (spec["duration"], spec["renewBefore"]) == ("8760h0m0s", "2160h0m0s")
+    assert certificates["linkerd-policy-validator"]["spec"]["privateKey"]["encoding"] == "PKCS8"
+    for certificate in run.of_type(CERT_MANAGER + "Certificate"):
+        if certificate.inputs["metadata"].get("namespace") == "linkerd":
+            assert run.waits_for(control_plane, certificate), f"{certificate} after the pods"
+            assert (
+                certificate.inputs["metadata"]["annotations"]["pulumi.com/waitFor"]
+                == "condition=Ready"
+            )
+
+
+def test_rotating_the_trust_anchor_trusts_both_then_switches_the_issuer() -> None:
+    both = run_program("dev", {"trustAnchorGenerations": [1, 2]})
+    assert len(both.of_type(ANCHOR)) == 2
+    pem = both.release("linkerd-control-plane").inputs["values"]["identityTrustAnchorsPEM"]
+    assert pem.count("BEGIN CERTIFICATE") == 2, "proxies must trust the old and the new anchor"
+    issuers = cert_manager_objects(both, "Issuer", "linkerd")
+    assert {"linkerd-trust-anchor-g1", "linkerd-trust-anchor-g2"} <= set(issuers)
+    certificate = cert_manager_objects(both, "Certificate", "linkerd")["linkerd-identity-issuer"]
+    assert certificate["spec"]["issuerRef"]["name"] == "linkerd-trust-anchor-g1"
+    switched = run_program("dev", {"trustAnchorGenerations": [1, 2], "issuerAnchorGeneration": 2})
+    certificate = cert_manager_objects(switched, "Certificate", "linkerd")[
+        "linkerd-identity-issuer"
+    ]
+    assert certificate["spec"]["issuerRef"]["name"] == "linkerd-trust-anchor-g2"
+    done = run_program("dev", {"trustAnchorGenerations": [2], "issuerAnchorGeneration": 2})
+    assert len(done.of_type(ANCHOR)) == 1
+    assert "linkerd-trust-anchor-g1" not in cert_manager_objects(done, "Issuer")
+    assert set(done.outputs["trustAnchors"]) == {"generation 2"}
 
 
 def test_trust_anchor_expiry_is_a_stack_output(stack_run: Run) -> None:
     expiry = dt.datetime.fromisoformat(stack_run.outputs["trustAnchorExpiry"])
     assert expiry - dt.datetime.now(dt.UTC) > dt.timedelta(days=3000)
+    assert stack_run.outputs["trustAnchors"] == {
+        "generation 1": stack_run.outputs["trustAnchorExpiry"]
+    }
 
 
 def test_prod_runs_linkerd_highly_available(runs: dict[str, Run]) -> None:

@@ -206,3 +206,36 @@ def test_release_values_are_what_the_program_passes() -> None:
     assert flagger.values["leaderElection"] == {"enabled": True, "replicaCount": 2}
     assert isinstance(flagger.values["leaderElection"]["replicaCount"], int)
     assert isinstance(flagger, Release) and flagger.repo == "https://flagger.app"
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_webhook_certificates_are_cert_managers_in_the_rendered_charts(stack: str) -> None:
+    sr = committed(stack)
+    objects = [(r.release.name, o) for r in sr.releases for o in r.objects]
+    secrets = {o["metadata"]["name"] for _, o in objects if o.get("kind") == "Secret"}
+    for name in (
+        "linkerd-proxy-injector-k8s-tls",
+        "linkerd-sp-validator-k8s-tls",
+        "linkerd-policy-validator-k8s-tls",
+        "tap-k8s-tls",
+        "tap-injector-k8s-tls",
+    ):
+        # The chart's own 365-day self-signed Secret is not rendered: cert-manager's is mounted.
+        assert name not in secrets, f"{stack}: the chart still renders {name}"
+    wired = {
+        o["metadata"]["name"]: o
+        for _, o in objects
+        if o.get("kind")
+        in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "APIService")
+    }
+    for name, certificate in {
+        "linkerd-proxy-injector-webhook-config": "linkerd/linkerd-proxy-injector",
+        "linkerd-sp-validator-webhook-config": "linkerd/linkerd-sp-validator",
+        "linkerd-policy-validator-webhook-config": "linkerd/linkerd-policy-validator",
+        "linkerd-tap-injector-webhook-config": "linkerd-viz/linkerd-tap-injector",
+        "v1alpha1.tap.linkerd.io": "linkerd-viz/tap",
+    }.items():
+        annotations = wired[name]["metadata"]["annotations"]
+        assert annotations["cert-manager.io/inject-ca-from"] == certificate, name
+        # cainjector fills caBundle; the chart must not pin its generated CA.
+        assert "caBundle" not in str(wired[name].get("webhooks", wired[name].get("spec"))), name

@@ -74,8 +74,8 @@ def test_linkerd_proxy_job_adds_namespace_and_deployment_labels(stack_run: Run) 
 
 def test_unused_subcharts_are_off(stack_run: Run) -> None:
     values = prometheus_values(stack_run)
+    assert values["alertmanager"]["enabled"] is True, "the platform's own alerts need it"
     for subchart in (
-        "alertmanager",
         "kube-state-metrics",
         "prometheus-node-exporter",
         "prometheus-pushgateway",
@@ -156,9 +156,9 @@ def test_prometheus_and_grafana_do_not_wait_for_the_mesh(stack_run: Run) -> None
 
 def test_prod_viz_is_highly_available(runs: dict[str, Run]) -> None:
     prod = runs["prod"].release("linkerd-viz").inputs["values"]
-    assert prod["tap"] == {"replicas": 3}
+    assert prod["tap"]["replicas"] == 3 and prod["metricsAPI"] == {"replicas": 3}
     assert prod["enablePodDisruptionBudget"] is True
-    assert "tap" not in runs["dev"].release("linkerd-viz").inputs["values"]
+    assert "replicas" not in runs["dev"].release("linkerd-viz").inputs["values"]["tap"]
 
 
 def test_outputs_say_how_to_open_each_dashboard(stack_run: Run) -> None:

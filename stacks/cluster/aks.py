@@ -19,6 +19,8 @@ from stacks.settings import AksSettings
 @dataclass(frozen=True)
 class AksClusterArgs:
     settings: AksSettings
+    project: str
+    stack: str
     tags: dict[str, str]
 
 
@@ -26,6 +28,8 @@ class AksCluster(pulumi.ComponentResource):
     """Resource group, AKS cluster, user pool, maintenance windows, cluster admins, provider."""
 
     provider: k8s.Provider
+    managed_cluster: pulumi.Resource
+    """The cluster itself: in-cluster objects go away with it (deleted_with)."""
     cluster_name: pulumi.Output[str]
     """Name of the AKS cluster."""
     resource_group_name: pulumi.Output[str]
@@ -120,10 +124,17 @@ class AksCluster(pulumi.ComponentResource):
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
+            # Known at preview and stable: new credentials or a rotated cluster CA
+            # (`az aks rotate-certs`) update the provider instead of replacing it, and with it
+            # every object in the cluster.
+            cluster_identifier=f"{args.project}-{args.stack}-{s.cluster_name}",
+            # Rotated Secrets are updated in place, not deleted and recreated.
+            enable_secret_mutable=True,
             # Nothing may reach the API server before the deployer's role has taken effect, and
             # workloads need the user pool: the system pool only takes CriticalAddonsOnly pods.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[access, pool]),
         )
+        self.managed_cluster = cluster
         self.cluster_name = cluster.name
         self.resource_group_name = group.name
         self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(

@@ -1,0 +1,44 @@
+"""Building block: CustomResourceDefinitions from pinned upstream files, applied as typed objects.
+
+The files come through stacks/components/pinned.py (sha256-checked, cached); each CRD becomes its
+own CustomResourceDefinition resource, so a preview shows what changes and a stack can keep a CRD
+other software may share (`keep`: never deleted by `pulumi destroy`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+
+from stacks.components.pinned import PinnedFile, read
+
+# libyaml's loader: the Gateway API CRDs are 600 kB of YAML, parsed on every preview.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def crd_documents(files: Sequence[PinnedFile]) -> list[dict[str, Any]]:
+    """Every CRD in `files`, as the API server would receive it (status is the server's)."""
+    documents = []
+    for file in files:
+        for document in yaml.load_all(read(file), Loader=_LOADER):
+            if document and document.get("kind") == "CustomResourceDefinition":
+                documents.append({k: v for k, v in document.items() if k != "status"})
+    return documents
+
+
+def apply_crds(
+    name: str, files: Sequence[PinnedFile], parent: pulumi.Resource, *, keep: bool
+) -> list[k8s.apiextensions.v1.CustomResourceDefinition]:
+    return [
+        k8s.apiextensions.v1.CustomResourceDefinition(
+            f"{name}-{crd['metadata']['name']}",
+            metadata=crd["metadata"],
+            spec=crd["spec"],
+            opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=keep),
+        )
+        for crd in crd_documents(files)
+    ]
