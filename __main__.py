@@ -2,18 +2,18 @@
 
 import pulumi
 
-from stacks import config, workload
+from stacks import config, services
 from stacks.cluster import AksCluster, AksClusterArgs
 from stacks.components.teardown import deleted_with
 from stacks.delivery import Delivery, DeliveryArgs
 from stacks.existing_cluster import ExistingCluster, ExistingClusterArgs
 from stacks.mesh import Mesh, MeshArgs
+from stacks.services import Services, ServicesArgs
 from stacks.telemetry import PROMETHEUS_URL, Telemetry, TelemetryArgs
-from stacks.workload import Workload, WorkloadArgs
 
-# 0. Everything is checked before anything is created: config values, then the workload's names.
+# 0. Everything is checked before anything is created: config values, then the services' names.
 settings = config.load()
-podinfo_manifests = workload.prepare(settings.workload, settings.delivery, PROMETHEUS_URL)
+rendered = services.prepare(settings.services, settings.delivery, PROMETHEUS_URL)
 tags = {"project": settings.project, "stack": settings.stack, "managed-by": "pulumi"}
 
 # 1. Cluster: a hardened AKS cluster, or an existing cluster's context for the local stack.
@@ -61,7 +61,7 @@ telemetry = Telemetry(
         mesh_ready=mesh.control_plane,
         cert_manager=mesh.cert_manager,
         anchor_expiries=mesh.anchor_expiries,
-        canaries=workload.watches(settings.workload),
+        canaries=services.watches(settings.services),
         shared_cluster=shared_cluster,
     ),
     opts=in_cluster,
@@ -83,17 +83,16 @@ delivery = Delivery(
     opts=in_cluster,
 )
 
-# 5. Workload: podinfo under a Canary; changing podinfoVersion starts a release.
-podinfo = Workload(
-    "workload",
-    WorkloadArgs(
-        settings=settings.workload,
+# 5. Services: each declared service under a Canary; changing its version releases it.
+released = Services(
+    "services",
+    ServicesArgs(
+        services=settings.services,
+        rendered=rendered,
         delivery=settings.delivery,
-        manifests=podinfo_manifests,
         mesh_ready=mesh.control_plane,
         flagger=delivery.flagger,
     ),
     opts=in_cluster,
 )
-pulumi.export("workloadNamespace", settings.workload.namespace)
-pulumi.export("rolloutPlan", podinfo.rollout_plan)
+pulumi.export("services", released.summary)

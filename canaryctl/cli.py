@@ -6,12 +6,14 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from canaryctl.errors import BROKEN_PIPE, FAILED, INTERRUPTED, CanaryctlError
+from canaryctl.errors import BROKEN_PIPE, FAILED, INTERRUPTED, CanaryctlError, Forbidden
 
-# The platform's workload namespace unless Pulumi.yaml's workloadNamespace is changed.
-DEFAULT_NAMESPACE = "podinfo"
+if TYPE_CHECKING:  # imported at run time only by commands that talk to a cluster
+    from canaryctl.kube import Cluster
+    from canaryctl.kubeconfig import Target
+
 DEFAULT_POLL_SECONDS = 5.0
 
 EPILOG = """\
@@ -51,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument(
         "-n",
         "--namespace",
-        help="its namespace (default: the stack's workload namespace, the context's namespace, "
-        f"or {DEFAULT_NAMESPACE})",
+        help="its namespace (default: the service's namespace in the stack's outputs, else the "
+        "one namespace that has a Canary of that name)",
     )
     polling = _Parser(add_help=False)
     polling.add_argument(
@@ -124,7 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--stack", default="dev", metavar="NAME", help="the stack to check (default: dev)"
     )
     plan = commands.add_parser(
-        "plan", help="the analysis timeline of a stack's settings (no cluster)"
+        "plan", help="the release timeline of each of a stack's services (no cluster)"
+    )
+    plan.add_argument(
+        "names", nargs="*", metavar="NAME", help="only these services (default: all the stack runs)"
     )
     plan.add_argument(
         "--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to read (default dev)"
@@ -155,7 +160,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "plan":
         from canaryctl import plan
 
-        return plan.run(args.stack, sys.stdout)
+        return plan.run(args.stack, args.names, sys.stdout)
     if args.command == "doctor":
         from canaryctl import doctor
 
@@ -170,7 +175,9 @@ def _run(args: argparse.Namespace) -> int:
     cluster = Cluster(target)
     if args.command == "status":
         return status.run(cluster, args.namespace, args.events, sys.stdout)
-    namespace = args.namespace or target.namespace or DEFAULT_NAMESPACE
+    namespace = (
+        args.namespace or target.services.get(args.name) or _find(cluster, args.name, target)
+    )
     if args.command == "wait":
         return wait.run(cluster, namespace, args.name, args.timeout, args.poll, sys.stdout)
     canary = Canary.from_object(cluster.get_canary(namespace, args.name))
@@ -193,3 +200,24 @@ def _positive(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError("must be more than 0")
     return value
+
+
+def _find(cluster: Cluster, name: str, target: Target) -> str:
+    """The namespace of the one Canary called `name`, an error naming them all when there are
+    several. When there is none, or the identity may not list Canaries across namespaces, the
+    context's namespace, else the name itself (a service's namespace unless it sets another)."""
+    fallback = target.namespace or name
+    try:
+        canaries = cluster.list_canaries(None)
+    except Forbidden:
+        return fallback
+    found = sorted(
+        str((c.get("metadata") or {}).get("namespace"))
+        for c in canaries
+        if (c.get("metadata") or {}).get("name") == name
+    )
+    if len(found) > 1:
+        raise CanaryctlError(
+            f"Canaries named {name} exist in {', '.join(found)}: pass -n NAMESPACE"
+        )
+    return found[0] if found else fallback

@@ -21,3 +21,7 @@ class CanaryctlError(Exception):
 
 class Unavailable(CanaryctlError):
     """The API server could not be reached or was overloaded: worth trying again later."""
+
+
+class Forbidden(CanaryctlError):
+    """RBAC refused the request (403)."""

@@ -15,7 +15,7 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from canaryctl.errors import CanaryctlError, Unavailable
+from canaryctl.errors import CanaryctlError, Forbidden, Unavailable
 from canaryctl.kubeconfig import Target
 from canaryctl.timefmt import parse_time
 
@@ -188,7 +188,7 @@ class Cluster:
             who = f"user {user[1]}" if user else "your identity"
             where = f"in namespace {namespace}" if namespace else "across all namespaces"
             scope = f"-n {namespace}" if namespace else "--all-namespaces"
-            return CanaryctlError(
+            return Forbidden(
                 f"forbidden (403): {who} may not {verb} {resource} {where}; ask a cluster admin "
                 f"for RBAC that allows it (check: `kubectl auth can-i {verb} {resource} {scope}`)"
             )

@@ -7,7 +7,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kubernetes import client, config
@@ -31,7 +31,9 @@ class Target:
     source: str
     """What chose the cluster, for error messages: 'context kind-kind', 'stack dev'."""
     namespace: str | None
-    """The namespace the context (or the stack's workload) names, if any."""
+    """The namespace the context names, if any."""
+    services: dict[str, str] = field(default_factory=dict)
+    """Service name -> namespace, from the stack's `services` output (with --stack)."""
 
 
 def connect(kubeconfig: str | None, context: str | None, stack: str | None) -> Target:
@@ -41,7 +43,9 @@ def connect(kubeconfig: str | None, context: str | None, stack: str | None) -> T
     return _from_file(kubeconfig, context)
 
 
-def _from_file(kubeconfig: str | None, context: str | None, namespace: str | None = None) -> Target:
+def _from_file(
+    kubeconfig: str | None, context: str | None, services: dict[str, str] | None = None
+) -> Target:
     paths, files = kubeconfig_files(kubeconfig)
     if not files:
         raise CanaryctlError(
@@ -64,7 +68,8 @@ def _from_file(kubeconfig: str | None, context: str | None, namespace: str | Non
         api=client.ApiClient(configuration),
         server=configuration.host,
         source=f"context {info.name}",
-        namespace=namespace or info.namespace,
+        namespace=info.namespace,
+        services=services or {},
     )
 
 
@@ -89,7 +94,11 @@ def from_document(
 
 def _from_stack(stack: str, kubeconfig: str | None, context: str | None) -> Target:
     outputs = stack_outputs(stack)
-    namespace = outputs.get("workloadNamespace") or None
+    services = {
+        name: str(service.get("namespace"))
+        for name, service in (outputs.get("services") or {}).items()
+        if isinstance(service, dict) and service.get("namespace")
+    }
     if isinstance(outputs.get("kubeconfig"), str):
         # AKS stacks export a kubelogin kubeconfig; it stays in memory. (The client library
         # itself keeps any certificate data in private temp files that it deletes at exit.)
@@ -98,10 +107,10 @@ def _from_stack(stack: str, kubeconfig: str | None, context: str | None) -> Targ
         info = kubeconfig_check.inspect(document, context, where)
         kubeconfig_check.require_exec_plugin(info)
         target = from_document(document, info, f"stack {stack}", where)
-        return Target(target.api, target.server, target.source, namespace or target.namespace)
+        return Target(target.api, target.server, target.source, target.namespace, services)
     if outputs.get("kubeContext"):
         # The local stack deploys into an existing context of the user's own kubeconfig.
-        return _from_file(kubeconfig, context or outputs["kubeContext"], namespace)
+        return _from_file(kubeconfig, context or outputs["kubeContext"], services)
     raise CanaryctlError(
         f"stack {stack} exports neither kubeconfig nor kubeContext: run `pulumi up` for it first"
     )

@@ -8,7 +8,7 @@ exits 0, so a CI job without a cluster stays green. Otherwise, one banner per st
   1. select the stack (default local, created if needed) and point it at --context
   2. `pulumi up`, then wait for Linkerd, Flagger, the load tester and the Canary (Initialized)
   3. release another podinfo version: `canaryctl wait` must exit 0 (promoted)
-  4. release with podinfoFaults=errors: `canaryctl wait` must exit 1 (rolled back)
+  4. release with services.podinfo.faults=errors: `canaryctl wait` must exit 1 (rolled back)
   5. `pulumi destroy`, and `pulumi stack rm` if the run created the stack (always, unless --keep)
 On a failure it prints Flagger's logs, the canaries, the workload's events, Linkerd's pods and
 `linkerd check`, and exits 1. Pulumi.<stack>.yaml is restored at the end, so the run leaves no
@@ -113,10 +113,12 @@ class Run:
         self.created = self.sh_output("pulumi", "stack", "select", self.stack) is None
         self.sh("pulumi", "stack", "select", self.stack, "--create")
         self.config("kubeContext", self.context)
-        self.config("podinfoFaults", "none")
+        self.config("services.podinfo.faults", "none", path=True)
         if interval:
             self.config("canaryInterval", interval)
-        current = self.sh_output("pulumi", "config", "get", "podinfoVersion", "--stack", self.stack)
+        current = self.sh_output(
+            "pulumi", "config", "get", "--path", "services.podinfo.version", "--stack", self.stack
+        )
         new_version = next(v for v in VERSIONS if v != (current or VERSIONS[-1]))
 
         self.banner("deploy the platform", numbered=True)
@@ -136,12 +138,12 @@ class Run:
         self.canaryctl("status", "-n", NAMESPACE)
 
         self.banner(f"release podinfo {new_version}: expect promotion", numbered=True)
-        self.config("podinfoVersion", new_version)
+        self.config("services.podinfo.version", new_version, path=True)
         self.sh("pulumi", "up", "--yes", "--stack", self.stack)
         self.expect_wait(0, "promoted")
 
         self.banner("release podinfo with injected errors: expect rollback", numbered=True)
-        self.config("podinfoFaults", "errors")
+        self.config("services.podinfo.faults", "errors", path=True)
         self.sh("pulumi", "up", "--yes", "--stack", self.stack)
         self.expect_wait(1, "rolled back")
 
@@ -182,8 +184,10 @@ class Run:
             title = f"[{self.step}/{self.STEPS}] {title}"
         print(f"\n==> {title}", flush=True)
 
-    def config(self, key: str, value: str) -> None:
-        self.sh("pulumi", "config", "set", key, value, "--stack", self.stack)
+    def config(self, key: str, value: str, path: bool = False) -> None:
+        """`pulumi config set`; with `path`, a field inside an object key (services.podinfo...)."""
+        where = ("--path",) if path else ()
+        self.sh("pulumi", "config", "set", *where, key, value, "--stack", self.stack)
 
     def kubectl(self, *args: str, check: bool = True) -> int:
         return self.sh("kubectl", "--context", self.context, *args, check=check)

@@ -27,7 +27,7 @@ def main(stacks: list[str]) -> int:
             print(f"  - {problem}")
         failed |= bool(found)
     count, found = validate_manifest_files()
-    print(f"manifests/podinfo: {count} objects: {len(found)} problem(s)")
+    print(f"manifests/service: {count} objects: {len(found)} problem(s)")
     for problem in found:
         print(f"  - {problem}")
     return 1 if failed or found else 0

@@ -17,6 +17,13 @@ CLUSTER_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$", r
 # dnsPrefix: 1-54 letters, digits and '-', starting and ending with a letter or digit.
 DNS_PREFIX = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,52}[A-Za-z0-9])?$", re.ASCII)
 
+# Microsoft.ContainerRegistry/registries: 5-50 letters and digits; the login server is
+# <name lower-cased>.azurecr.io.
+CONTAINER_REGISTRY_ID = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[\w.()-]{1,90}/providers/"
+    r"Microsoft\.ContainerRegistry/registries/([A-Za-z0-9]{5,50})$"
+)
+
 RESOURCE_GROUP_RULE = "1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'"
 CLUSTER_NAME_RULE = "1-63 letters, digits, '_' or '-', starting and ending with a letter or digit"
 DNS_PREFIX_RULE = "1-54 letters, digits or '-', starting and ending with a letter or digit"
@@ -39,3 +46,9 @@ def _fit(name: str, refused: str, length: int) -> str:
     """`name` with refused characters as '-', shortened to `length`, trimmed to a letter or digit."""
     replaced = re.sub(r"-{2,}", "-", re.sub(refused, "-", name, flags=re.ASCII))
     return replaced[:length].strip("-_.")
+
+
+def registry_login_server(registry_id: str) -> str:
+    """The host images of the registry with this resource id are pulled from."""
+    match = CONTAINER_REGISTRY_ID.match(registry_id)
+    return f"{match[1].lower()}.azurecr.io" if match else ""

@@ -11,24 +11,25 @@ from datetime import date
 import pulumi
 import yaml
 
+from stacks import config_services
 from stacks import validators as v
+from stacks.azure_names import registry_login_server
 from stacks.config_aks import read_aks, read_local
 from stacks.config_reader import ConfigError, Reader, configured_keys
-from stacks.manifests import PROJECT_FILE
+from stacks.config_services import ReleaseDefaults
+from stacks.manifests import PROJECT_FILE, YAML_LOADER
 from stacks.settings import (
-    CanarySettings,
     DeliverySettings,
     MeshSettings,
+    ServiceSettings,
     Settings,
     TelemetrySettings,
-    WorkloadSettings,
 )
 
 __all__ = ["ConfigError", "Settings", "load"]
 
 ENVIRONMENTS = ("dev", "prod", "local")
 ALERT_PROVIDERS = ("none", "slack", "msteams")
-FAULTS = ("none", "errors", "latency")
 # Prometheus scrapes every 10 s; a query window of one scrape comes back empty (flagger#1123) and
 # a check must never be judged on a single sample: at least 3 scrapes.
 SCRAPE_INTERVAL_SECONDS = 10  # manifests/telemetry/prometheus-values.yaml
@@ -58,7 +59,7 @@ def load(today: date | None = None) -> Settings:
 def declared_keys() -> set[str]:
     """The keys Pulumi.yaml declares: the only ones a stack may set under the project's name."""
     with PROJECT_FILE.open() as stream:
-        return set((yaml.safe_load(stream) or {}).get("config") or {})
+        return set((yaml.load(stream, Loader=YAML_LOADER) or {}).get("config") or {})
 
 
 def _settings(r: Reader, project: str, stack: str, today: date) -> Settings:
@@ -66,6 +67,9 @@ def _settings(r: Reader, project: str, stack: str, today: date) -> Settings:
     aks = read_aks(r, project, stack, environment, today) if environment != "local" else None
     local = read_local(r) if environment == "local" else None
     mesh = _mesh(r)
+    services = read_services(r)
+    if aks is not None:
+        _registry_pulls(r, aks.container_registry, services)
     if mesh.high_availability and aks is not None:
         pool = aks.user_pool
         nodes = pool.min_count if pool.autoscaling else pool.count
@@ -82,7 +86,7 @@ def _settings(r: Reader, project: str, stack: str, today: date) -> Settings:
         # A volume in one zone would pin Prometheus there: across zones it needs a ZRS disk.
         telemetry=_telemetry(r, zone_redundant=bool(aks and aks.availability_zones)),
         delivery=_delivery(r),
-        workload=_workload(r),
+        services=services,
     )
 
 
@@ -99,33 +103,21 @@ def _delivery(r: Reader) -> DeliverySettings:
     )
 
 
-def _workload(r: Reader) -> WorkloadSettings:
-    min_replicas = r.integer("podinfoMinReplicas", minimum=1, maximum=50)
-    max_replicas = r.integer("podinfoMaxReplicas", minimum=1, maximum=100)
-    if max_replicas < min_replicas and not r.has_problem(
-        "podinfoMinReplicas", "podinfoMaxReplicas"
-    ):
-        r.problem(
-            "podinfoMaxReplicas", max_replicas, f"at least podinfoMinReplicas ({min_replicas})"
-        )
-    return WorkloadSettings(
-        namespace=r.check("workloadNamespace", v.workload_namespace),
-        version=r.check("podinfoVersion", v.image_tag),
-        retry=r.text(
-            "podinfoRetry",
-            pattern=v.IMAGE_TAG,
-            allowed="letters, digits, '.', '_', '-'",
-            empty_ok=True,
-        ),
-        faults=r.choice("podinfoFaults", FAULTS),
-        min_replicas=min_replicas,
-        max_replicas=max_replicas,
-        canary=read_canary(r),
-    )
+def _registry_pulls(r: Reader, registry: str | None, services: tuple[ServiceSettings, ...]) -> None:
+    """An image on an Azure Container Registry pulls only from the one the cluster may read."""
+    allowed = registry_login_server(registry) if registry else None
+    for s in services:
+        host = s.image.split("/", 1)[0]
+        if host.endswith(".azurecr.io") and host != allowed:
+            r.problems.append(
+                f"{r.namespace}:services.{s.name}: image {s.image} is on {host}, which the cluster "
+                "may not pull from; allowed: an image on containerRegistry's login server "
+                f"({allowed or 'containerRegistry is not set'}), or a public registry"
+            )
 
 
-def read_canary(r: Reader) -> CanarySettings:
-    """Canary analysis settings; public so `canaryctl plan` checks them exactly as `pulumi up` does."""
+def release_defaults(r: Reader) -> ReleaseDefaults:
+    """The stack's release pacing (canary* keys), for every service that does not set its own."""
     interval = r.check("canaryInterval", v.duration_between(10, 3600, "30s or 1m"))
     metric_interval = r.check(
         "canaryMetricInterval", v.duration_between(MIN_METRIC_WINDOW_SECONDS, 3600, "30s or 1m")
@@ -144,19 +136,22 @@ def read_canary(r: Reader) -> CanarySettings:
             f"a divisor of canaryMaxWeight ({max_weight}); Flagger would go past it to "
             f"{min(100, -(-max_weight // step_weight) * step_weight)}%",
         )
-    return CanarySettings(
+    return ReleaseDefaults(
         interval_seconds=_seconds(r, "canaryInterval", interval),
         threshold=r.integer("canaryThreshold", minimum=1, maximum=100),
-        max_weight=max_weight,
-        step_weight=step_weight,
         metric_interval_seconds=_seconds(r, "canaryMetricInterval", metric_interval),
-        success_rate=r.integer("canarySuccessRate", minimum=1, maximum=100),
-        latency_p99_ms=r.integer("canaryLatencyP99Ms", minimum=1, maximum=60000),
         progress_deadline_seconds=r.integer(
             "canaryProgressDeadlineSeconds", minimum=60, maximum=3600
         ),
         manual_promotion=r.flag("canaryManualPromotion"),
+        step_weight=step_weight,
+        max_weight=max_weight,
     )
+
+
+def read_services(r: Reader) -> tuple[ServiceSettings, ...]:
+    """The stack's services, checked exactly as `pulumi up` checks them (canaryctl plan uses it)."""
+    return config_services.read_services(r, release_defaults(r))
 
 
 def _seconds(r: Reader, key: str, value: str) -> int:

@@ -87,6 +87,14 @@ def read_aks(r: Reader, project: str, stack: str, environment: str, today: date)
         disable_local_accounts=disable_local_accounts,
         deployer_principal_type=r.choice("deployerPrincipalType", DEPLOYER_TYPES),
         cluster_admins=tuple(_principal(admin) for admin in records(r, "clusterAdmins")),
+        container_registry=r.text(
+            "containerRegistry",
+            pattern=names.CONTAINER_REGISTRY_ID,
+            allowed="an Azure Container Registry resource id, /subscriptions/<id>/resourceGroups/"
+            "<rg>/providers/Microsoft.ContainerRegistry/registries/<name>",
+            empty_ok=True,
+        )
+        or None,
         kubelogin_mode=r.choice("kubeloginMode", KUBELOGIN_MODES),
         protect=prod,
     )

@@ -13,12 +13,21 @@ from typing import Any
 
 from stacks.config_reader import Reader, did_you_mean
 
+Locator = Callable[[str], str]
+"""A field's path ("release.stepWeight") -> where a person finds it, as problems name it."""
+
 
 class Record:
     """The fields of one config map at `path`; call `done()` after reading them all."""
 
     def __init__(
-        self, reader: Reader, path: str, value: dict[str, Any], *, reported: bool = False
+        self,
+        reader: Reader,
+        path: str,
+        value: dict[str, Any],
+        *,
+        reported: bool = False,
+        locate: Locator | None = None,
     ) -> None:
         self.reader = reader
         self.path = path
@@ -26,17 +35,61 @@ class Record:
         self._read: set[str] = set()
         self._reported = reported
         """The value was no map and that is reported already: fields fall back quietly."""
+        self.locate: Locator = locate or (lambda p: f"{reader.namespace}:{p}")
 
     def _field(self, name: str) -> Any:
         self._read.add(name)
         return self.value.get(name)
 
+    def _path(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
     def problem(self, name: str, given: Any, allowed: str) -> None:
         if not self._reported:
-            self.reader.problem(f"{self.path}.{name}", given, allowed)
+            self.reader.problems.append(
+                f"{self.locate(self._path(name))}: got {given!r}; allowed: {allowed}"
+            )
 
     def has_problem(self, *names: str) -> bool:
-        return self.reader.has_problem(*(f"{self.path}.{name}" for name in names))
+        where = tuple(f"{self.locate(self._path(name))}:" for name in names)
+        return any(p.startswith(where) for p in self.reader.problems)
+
+    def child(self, name: str) -> Record:
+        """A nested map (empty when absent; a problem when it is not a map)."""
+        value = self._field(name)
+        if value is None:
+            return Record(self.reader, self._path(name), {}, locate=self.locate)
+        if not isinstance(value, dict):
+            self.problem(name, value, "a map of fields")
+            return Record(self.reader, self._path(name), {}, reported=True, locate=self.locate)
+        return Record(self.reader, self._path(name), value, locate=self.locate)
+
+    def present(self, name: str) -> bool:
+        return self.value.get(name) is not None
+
+    def raw(self, name: str) -> Any:
+        """A field's value as given (read, so `done` does not report it)."""
+        return self._field(name)
+
+    def strings(self, name: str, *, allowed: str) -> tuple[str, ...]:
+        value = self._field(name)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(name, value, allowed)
+            return ()
+        return tuple(value)
+
+    def string_map(self, name: str, *, allowed: str) -> tuple[tuple[str, str], ...]:
+        value = self._field(name)
+        if value is None:
+            return ()
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            self.problem(name, value, allowed)
+            return ()
+        return tuple(sorted(value.items()))
 
     def text(
         self,
@@ -89,12 +142,13 @@ class Record:
             return default
         return value
 
-    def done(self) -> None:
-        """Report every field that was given but never read (a typo, or a field of another kind)."""
-        for name in sorted(set(self.value) - self._read):
+    def done(self, known: Sequence[str] = ()) -> None:
+        """Report every field that was given but never read (a typo, or a field of another kind);
+        `known` are fields read elsewhere (they count for "did you mean")."""
+        for name in sorted(set(self.value) - self._read - set(known)):
             self.reader.problems.append(
-                f"{self.reader.namespace}:{self.path}.{name}: not a field here"
-                f"{did_you_mean(name, self._read)}"
+                f"{self.locate(self._path(name))}: not a field here"
+                f"{did_you_mean(name, [*self._read, *known])}"
             )
 
 

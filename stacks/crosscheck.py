@@ -1,4 +1,4 @@
-"""Cross-checks of the workload's names: every reference from the Canary must land on a real object.
+"""Cross-checks of a service's names: every reference from its Canary must land on a real object.
 
 Flagger accepts a Canary whose targetRef, templateRef or webhook points nowhere and only fails at
 release time; these checks fail `pulumi up` (and `make validate`) before anything is applied.
@@ -10,7 +10,7 @@ import re
 from typing import Any
 from urllib.parse import urlparse
 
-from stacks.podinfo import LOADTESTER_RELEASE, PodinfoManifests
+from stacks.service_manifests import LOADTESTER_RELEASE, NamespaceManifests, ServiceManifests
 
 # Which load-tester endpoint each kind of webhook must call.
 _WEBHOOK_PATHS = {
@@ -25,18 +25,19 @@ _WEBHOOK_PATHS = {
 _URL_IN_COMMAND = re.compile(r"https?://[^\s'\"|]+")
 
 
-def problems(m: PodinfoManifests, prometheus_url: str) -> list[str]:
-    """Every broken reference in `m`, as readable sentences; empty when all names match."""
+def problems(m: ServiceManifests, n: NamespaceManifests, prometheus_url: str) -> list[str]:
+    """Every broken reference of one service in `m` (with its namespace's shared objects `n`), as
+    readable sentences; empty when all names match."""
     found: list[str] = []
     canary = m.canary
     spec = canary["spec"]
     ns = canary["metadata"]["namespace"]
 
-    for obj in m.all()[1:]:
+    for obj in m.all():
         if obj["metadata"].get("namespace") != ns:
-            found.append(f"{_name(obj)} is not in the workload namespace {ns}")
-    if m.namespace["metadata"]["name"] != ns:
-        found.append(f"Namespace {m.namespace['metadata']['name']} is not the canary's {ns}")
+            found.append(f"{_name(obj)} is not in the service's namespace {ns}")
+    if n.namespace["metadata"]["name"] != ns:
+        found.append(f"Namespace {n.namespace['metadata']['name']} is not the canary's {ns}")
 
     found += _ref("Canary targetRef", spec["targetRef"], m.deployment)
     found += _ref("Canary autoscalerRef", spec["autoscalerRef"], m.autoscaler)
@@ -48,20 +49,20 @@ def problems(m: PodinfoManifests, prometheus_url: str) -> list[str]:
         )
     found += _ref("HPA scaleTargetRef", m.autoscaler["spec"]["scaleTargetRef"], m.deployment)
     if "replicas" in m.deployment["spec"]:
-        found.append("Deployment podinfo declares replicas, which Flagger and the HPA own")
+        found.append(f"{_name(m.deployment)} declares replicas, which Flagger and the HPA own")
     template_labels = m.deployment["spec"]["template"]["metadata"].get("labels", {})
     for key, value in m.deployment["spec"]["selector"]["matchLabels"].items():
         if template_labels.get(key) != value:
             found.append(f"Deployment selector {key}={value} does not match its pod labels")
 
-    templates = {(t["metadata"]["namespace"], t["metadata"]["name"]): t for t in m.metric_templates}
+    templates = {(t["metadata"]["namespace"], t["metadata"]["name"]): t for t in n.metric_templates}
     for metric in spec["analysis"].get("metrics", []):
         ref = metric.get("templateRef")
         if ref and (ref.get("namespace", ns), ref["name"]) not in templates:
             found.append(
                 f"metric {metric['name']}: no MetricTemplate {ref['name']} in {ref.get('namespace', ns)}"
             )
-    for template in m.metric_templates:
+    for template in n.metric_templates:
         if template["spec"]["provider"].get("address") != prometheus_url:
             found.append(
                 f"{_name(template)} queries {template['spec']['provider'].get('address')}, not {prometheus_url}"
@@ -69,8 +70,8 @@ def problems(m: PodinfoManifests, prometheus_url: str) -> list[str]:
 
     found += _gateway_refs(spec, ns)
     found += _webhooks(spec, ns)
-    found += _alerts(spec, ns, m)
-    return found
+    found += _alerts(spec, ns, m, n)
+    return [f"{canary['metadata']['name']}: {problem}" for problem in found]
 
 
 def _name(obj: dict[str, Any]) -> str:
@@ -141,17 +142,22 @@ def _webhooks(spec: dict[str, Any], ns: str) -> list[str]:
     return found
 
 
-def _alerts(spec: dict[str, Any], ns: str, m: PodinfoManifests) -> list[str]:
+def _alerts(spec: dict[str, Any], ns: str, m: ServiceManifests, n: NamespaceManifests) -> list[str]:
     found = []
+    providers = {
+        (p["metadata"]["namespace"], p["metadata"]["name"]): p
+        for p in (m.alert_provider, n.platform_alerts)
+        if p is not None
+    }
     for alert in spec["analysis"].get("alerts", []):
         ref = alert["providerRef"]
-        provider = m.alert_provider
-        if provider is None or (ref.get("namespace", ns), ref["name"]) != (
-            provider["metadata"]["namespace"],
-            provider["metadata"]["name"],
-        ):
+        provider = providers.get((ref.get("namespace", ns), ref["name"]))
+        if provider is None:
             found.append(f"alert {alert['name']}: no AlertProvider {ref['name']}")
-        elif provider["spec"]["secretRef"]["name"] != m.alert_secret_name:
+        elif (
+            provider is m.alert_provider
+            and provider["spec"]["secretRef"]["name"] != m.alert_secret_name
+        ):
             found.append(
                 f"AlertProvider {ref['name']} reads Secret {provider['spec']['secretRef']['name']}, which is not created"
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +12,14 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 MANIFESTS = ROOT / "manifests"
 PROJECT_FILE = ROOT / "Pulumi.yaml"
+# libyaml's parser when pyyaml was built with it (the PyPI wheels are), else the pure-Python one:
+# the Gateway API CRDs alone are 600 kB of YAML, parsed on every preview.
+YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_documents(path: str) -> list[dict[str, Any]]:
-    """Every non-empty YAML document in manifests/<path>."""
-    with (MANIFESTS / path).open() as stream:
-        return [doc for doc in yaml.safe_load_all(stream) if doc]
+    """Every non-empty YAML document in manifests/<path>, a fresh copy the caller may change."""
+    return copy.deepcopy(_parsed(path))
 
 
 def load_one(path: str) -> dict[str, Any]:
@@ -24,3 +28,10 @@ def load_one(path: str) -> dict[str, Any]:
     if len(documents) != 1:
         raise ValueError(f"manifests/{path}: expected one YAML document, found {len(documents)}")
     return documents[0]
+
+
+@cache
+def _parsed(path: str) -> list[dict[str, Any]]:
+    """Parsed once per run: every service renders from the same templates."""
+    with (MANIFESTS / path).open() as stream:
+        return [doc for doc in yaml.load_all(stream, Loader=YAML_LOADER) if doc]

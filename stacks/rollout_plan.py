@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from stacks.settings import CanarySettings
+from stacks.settings import ReleaseSettings
 
 CANARY, AB_TESTING, BLUE_GREEN = "canary", "ab", "bluegreen"
 
@@ -206,11 +206,15 @@ def duration(seconds: int) -> str:
     return f"{minutes} min" + (f" {rest} s" if rest else "")
 
 
-def canary_analysis(c: CanarySettings) -> Analysis:
-    """The Analysis of a canary-strategy release with these settings."""
+def release_analysis(r: ReleaseSettings) -> Analysis:
+    """The Analysis of a service's release settings."""
+    strategy = {"canary": CANARY, "abTesting": AB_TESTING, "blueGreen": BLUE_GREEN}[r.strategy]
     return Analysis(
-        interval_seconds=c.interval_seconds,
-        threshold=c.threshold,
-        weights=canary_weights(c.step_weight, c.max_weight),
-        manual_promotion=c.manual_promotion,
+        interval_seconds=r.interval_seconds,
+        threshold=r.threshold,
+        strategy=strategy,
+        weights=canary_weights(r.step_weight, r.max_weight) if strategy == CANARY else (),
+        iterations=r.iterations,
+        promotion_step=r.step_weight_promotion,
+        manual_promotion=r.manual_promotion,
     )

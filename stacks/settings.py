@@ -60,6 +60,8 @@ class AksSettings:
     deployer_principal_type: str
     """User for a person's `az login`; ServicePrincipal for CI (secret, OIDC or managed identity)."""
     cluster_admins: tuple[Principal, ...]
+    container_registry: str | None
+    """Resource id of an existing Azure Container Registry the kubelet may pull from."""
     kubelogin_mode: str
     protect: bool
 
@@ -117,33 +119,103 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
-class CanarySettings:
-    """Flagger's analysis: how fast traffic moves and what counts as healthy."""
+class Match:
+    """A/B testing: requests with this header (or cookie) value go to the new version."""
 
-    interval_seconds: int
-    threshold: int
-    max_weight: int
-    step_weight: int
-    metric_interval_seconds: int
-    success_rate: int
-    """percent, 1-100"""
-    latency_p99_ms: int
-    progress_deadline_seconds: int
-    manual_promotion: bool
+    kind: str
+    """header or cookie."""
+    name: str
+    value: str
 
 
 @dataclass(frozen=True)
-class WorkloadSettings:
-    """podinfo: where it runs, which version, and how far it may scale."""
+class SessionAffinity:
+    """Canary strategy: a user routed to the new version stays on it (Flagger sessionAffinity)."""
 
+    cookie_name: str
+    max_age_seconds: int
+
+
+@dataclass(frozen=True)
+class ReleaseSettings:
+    """How Flagger releases one service: strategy, pacing and what counts as healthy."""
+
+    strategy: str
+    """canary, abTesting or blueGreen."""
+    interval_seconds: int
+    threshold: int
+    metric_interval_seconds: int
+    progress_deadline_seconds: int
+    manual_promotion: bool
+    step_weight: int
+    """canary: percent added per healthy step."""
+    max_weight: int
+    """canary: the largest share the new version gets before promotion, percent."""
+    iterations: int
+    """abTesting and blueGreen: analysis runs before promotion."""
+    match: Match | None
+    session_affinity: SessionAffinity | None
+    step_weight_promotion: int
+    """Percent of traffic moved back to the primary per run at promotion; 0 moves it at once."""
+    primary_min_replicas: int | None
+    primary_max_replicas: int | None
+    """autoscalerRef.primaryScalerReplicas: the serving primary's own bounds, if different."""
+    success_rate: int
+    """percent, 1-100"""
+    latency_p99_ms: int
+
+
+@dataclass(frozen=True)
+class ServiceAlerts:
+    """Where a service's release events go: the platform's webhook, none, or its own."""
+
+    target: str
+    """platform, none or own."""
+    provider: str = ""
+    channel: str = ""
+    webhook_url: pulumi.Output[str] | None = None
+    """Secret; only for own."""
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """One service released progressively, declared in services/<name>.yaml and its stack entry."""
+
+    name: str
     namespace: str
+    image: str
+    """Repository, without tag or digest."""
     version: str
-    retry: str
-    faults: str
-    """none, errors or latency."""
+    """Tag (6.14.1) or digest (sha256:...) the stack runs."""
+    port: int
+    command: tuple[str, ...]
+    args: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+    readiness_path: str
+    liveness_path: str
+    user: int
     min_replicas: int
     max_replicas: int
-    canary: CanarySettings
+    cpu_request: str
+    memory_request: str
+    cpu_limit: str | None
+    memory_limit: str
+    release: ReleaseSettings
+    load_path: str
+    load_rate: int
+    """Requests per second of each load generator."""
+    load_concurrency: int
+    acceptance_method: str | None
+    acceptance_path: str | None
+    alerts: ServiceAlerts
+    faults: str
+    """none, errors or latency (podinfo's own fault injection)."""
+    retry: str
+
+    @property
+    def image_ref(self) -> str:
+        separator = "@" if self.version.startswith("sha256:") else ":"
+        return f"{self.image}{separator}{self.version}"
 
 
 @dataclass(frozen=True)
@@ -158,4 +230,4 @@ class Settings:
     mesh: MeshSettings
     telemetry: TelemetrySettings
     delivery: DeliverySettings
-    workload: WorkloadSettings
+    services: tuple[ServiceSettings, ...]

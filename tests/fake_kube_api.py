@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from stacks.podinfo import render
-from stacks.settings import CanarySettings, WorkloadSettings
+from stacks.service_manifests import render
+from tests.services_fixture import podinfo
 
 TOKEN = "canaryctl-test-token"
 USER = "ci-bot"
@@ -129,10 +129,16 @@ class FakeKubeApi:
         manual_promotion: bool = False,
         step_weight: int = 10,
     ) -> None:
-        """A Canary as the platform renders it (stacks/podinfo.py), replaying `frames`."""
-        settings = CanarySettings(60, 5, 50, step_weight, 60, 99, 500, 600, manual_promotion)
-        workload = WorkloadSettings(namespace, "6.14.1", "", "none", 2, 4, settings)
-        obj = render(workload, "http://prometheus.monitoring:9090").canary
+        """A Canary as the platform renders it (stacks/service_manifests.py), replaying `frames`."""
+        settings = podinfo(
+            namespace=namespace,
+            interval_seconds=60,
+            threshold=5,
+            max_weight=50,
+            step_weight=step_weight,
+            manual_promotion=manual_promotion,
+        )
+        obj = render(settings).canary
         obj["metadata"]["name"] = name
         self.canaries[(namespace, name)] = _Canary(obj, frames)
         self.services.add((namespace, "flagger-loadtester"))

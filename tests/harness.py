@@ -29,6 +29,7 @@ os.environ.setdefault(MIRROR_ENV, str(ROOT.parent / "shared"))
 NAME = PROJECT["name"]
 STACKS = ("dev", "prod", "local")
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+KUBELET_OBJECT_ID = "00000000-0000-0000-0000-0000000000a6"
 _SECRET_SIG = rpc._special_sig_key  # type: ignore[attr-defined]
 _SECRET_VALUE = rpc._special_secret_sig  # type: ignore[attr-defined]
 
@@ -133,6 +134,18 @@ class Run:
                 pending.extend(self.by_urn(urn).dependencies)
         return False
 
+    def longest_chain(self) -> int:
+        """Resources on the longest path of dependencies: what the engine must create in turn."""
+        by_urn = {r.urn: r for r in self.resources}
+        depth: dict[str, int] = {}
+
+        def walk(urn: str) -> int:
+            if urn not in depth:
+                depth[urn] = 1 + max((walk(d) for d in by_urn[urn].dependencies), default=0)
+            return depth[urn]
+
+        return max(walk(r.urn) for r in self.resources)
+
     def release(self, release_name: str) -> Registration:
         """The Helm release installed under `release_name`."""
         found = [r for r in self.of_type(HELM_RELEASE) if r.inputs.get("name") == release_name]
@@ -158,6 +171,15 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 state["oidcIssuerProfile"] = {
                     "enabled": True,
                     "issuerURL": "https://westeurope.oic.prod-aks.azure.com/tenant/issuer/",
+                }
+                # AKS creates the kubelet's managed identity with the cluster.
+                state["identityProfile"] = {
+                    "kubeletidentity": {
+                        "objectId": KUBELET_OBJECT_ID,
+                        "clientId": "00000000-0000-0000-0000-0000000000b7",
+                        "resourceId": "/subscriptions/sub/resourceGroups/mc/providers/"
+                        "Microsoft.ManagedIdentity/userAssignedIdentities/aks-agentpool",
+                    }
                 }
             resource_id = f"/subscriptions/sub/resourceGroups/rg/{args.name}"
             state.setdefault("name", args.name)

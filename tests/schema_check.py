@@ -39,7 +39,7 @@ def kubernetes_objects(run: Run) -> list[dict[str, Any]]:
     """Kubernetes objects the program registers itself (Helm releases render in the cluster).
 
     Server-side-apply patches (`...Patch` types) are partial objects: they are checked merged
-    into the object they patch (tests/test_workload.py), not here."""
+    into the object they patch (tests/test_services.py), not here."""
     return [
         r.inputs
         for r in run.resources
@@ -107,10 +107,10 @@ def flagger_crds(kubernetes_version: str) -> CrdIndex:
 
 
 def validate_manifest_files() -> tuple[int, list[str]]:
-    """manifests/podinfo/*.yaml on their own, as `kubectl apply -k` would send them."""
+    """manifests/service/*.yaml on their own, as `kubectl apply -k` would send them."""
     checked, found = 0, []
     crds = flagger_crds(LOCAL_VERSIONS[0])
-    for path in sorted((ROOT / "manifests" / "podinfo").glob("*.yaml")):
+    for path in sorted((ROOT / "manifests" / "service").glob("*.yaml")):
         if path.name == "kustomization.yaml":
             continue
         for obj in yaml.safe_load_all(path.read_text()):

@@ -142,7 +142,10 @@ def test_deployed_aks_stack_checks_its_cluster(api, tmp_path, monkeypatch, in_ch
     (tmp_path / "kubelogin").chmod(0o755 | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
     api.server_version = "v1.35.2"  # the stack's kubernetesVersion, as AKS would run it
-    outputs = {"kubeconfig": aks_kubeconfig(api.url), "workloadNamespace": "podinfo"}
+    outputs = {
+        "kubeconfig": aks_kubeconfig(api.url),
+        "services": {"podinfo": {"namespace": "podinfo"}},
+    }
     runner = FakeRunner(
         answers={("pulumi", "stack", "output"): ok(outputs), ("kubelogin", "get-token"): CREDENTIAL}
     )

@@ -147,9 +147,10 @@ def test_stack_kubeconfig_is_read_from_pulumi_outputs(api, tmp_path, capsys, mon
         namespace="shop",
     )
     kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig").read_text()
-    bin_dir = fake_pulumi(tmp_path / "bin", {"kubeconfig": kubeconfig, "workloadNamespace": "shop"})
+    services = {"podinfo": {"namespace": "shop", "version": "6.14.1", "rolloutPlan": "..."}}
+    bin_dir = fake_pulumi(tmp_path / "bin", {"kubeconfig": kubeconfig, "services": services})
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
-    # No -n: the namespace comes from the stack's workloadNamespace output.
+    # No -n: the namespace comes from the stack's `services` output.
     assert main(["wait", "podinfo", "--stack", "dev", "--poll", "0.01"]) == 0
     assert "PROMOTED shop/podinfo" in capsys.readouterr().out
     assert (bin_dir / "args").read_text().split() == [

@@ -96,7 +96,9 @@ def test_missing_kubelogin_is_named_with_its_fix(tmp_path, capsys, monkeypatch, 
 
 def test_missing_kubelogin_in_a_stack_kubeconfig_output(tmp_path, capsys, monkeypatch):
     text = yaml.safe_dump(kubeconfig())
-    bin_dir = fake_pulumi(tmp_path / "bin", {"kubeconfig": text, "workloadNamespace": "podinfo"})
+    bin_dir = fake_pulumi(
+        tmp_path / "bin", {"kubeconfig": text, "services": {"podinfo": {"namespace": "podinfo"}}}
+    )
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     assert fails(capsys, "wait", "podinfo", "--stack", "dev") == (
         "kubelogin, the exec plugin of context aks, is not on PATH: "

@@ -26,7 +26,8 @@ def test_dev_plan_meets_the_fast_feedback_targets(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     code, out, err = run_plan(capsys)  # dev is the default stack
     assert (code, err) == (0, "")
-    assert out.startswith("Rollout plan for stack dev (Pulumi.yaml defaults + Pulumi.dev.yaml)")
+    assert out.startswith("Release plans for stack dev (services/*.yaml + Pulumi.dev.yaml)")
+    assert "\npodinfo (namespace podinfo, canary, ghcr.io/stefanprodan/podinfo:6.14.1)\n" in out
     text = flat(out)
     assert "Analysis every 20s: +10% per passing step up to 50%; 3 failed checks in total" in text
     assert "0:00 0% Flagger notices the release: canary scaled up" in text
@@ -80,7 +81,8 @@ def test_bad_config_gets_stacks_config_messages(tmp_path, capsys, monkeypatch):
     code, out, err = run_plan(capsys, "--stack", "bad")
     assert (code, out) == (3, "")
     assert err.splitlines() == [
-        "canaryctl: invalid canary settings for stack bad (2 problem(s)); fix them in Pulumi.bad.yaml:",
+        "canaryctl: invalid service settings for stack bad (2 problem(s)); fix them in "
+        "Pulumi.bad.yaml or services/:",
         "  - progressive-delivery:canaryInterval: got '5s'; allowed: seconds or minutes like 30s or 1m, from 10s to 60m",
         "  - progressive-delivery:canaryStepWeight: got 80; allowed: 1 to canaryMaxWeight (50)",
     ]
@@ -93,4 +95,39 @@ def test_unknown_stack_lists_the_stack_files(capsys, monkeypatch):
     assert (
         err
         == f"canaryctl: no stack file Pulumi.staging.yaml in {ROOT}: pick one of dev, local, prod\n"
+    )
+
+
+def test_each_service_gets_its_own_timeline(tmp_path, capsys, monkeypatch):
+    services = tmp_path / "services"
+    services.mkdir()
+    for path in [*(ROOT / "services").glob("*.yaml"), *(ROOT / "examples/services").glob("*.yaml")]:
+        shutil.copy(path, services)
+    monkeypatch.setenv("PROGRESSIVE_DELIVERY_SERVICES_DIR", str(services))
+    monkeypatch.chdir(
+        project_with(
+            tmp_path,
+            "config:\n"
+            "  progressive-delivery:services:\n"
+            "    podinfo: {version: 6.14.1}\n"
+            "    frontend: {version: 6.14.1}\n"
+            "    catalog: {version: 6.14.0}\n",
+        )
+    )
+    code, out, err = run_plan(capsys, "--stack", "bad")
+    assert (code, err) == (0, "")
+    text = flat(out)
+    assert (
+        text.index("catalog (namespace shop") < text.index("frontend (") < text.index("podinfo (")
+    )
+    assert "Analysis every 1m: +20% per passing step up to 60%" in text
+    assert "10 iterations for requests with header x-canary=insider" in text
+    assert "0:40 matching analysis of iteration 1, then iteration 2" in text
+    code, out, _ = run_plan(capsys, "--stack", "bad", "frontend")
+    assert (code, out.count(" (namespace ")) == (0, 1)
+    code, _, err = run_plan(capsys, "--stack", "bad", "cart")
+    assert code == 3
+    assert (
+        err
+        == "canaryctl: stack bad runs no service named cart; it runs: catalog, frontend, podinfo\n"
     )

@@ -17,6 +17,8 @@ from stacks.settings import AksSettings, Principal
 # Built-in role "Azure Kubernetes Service RBAC Cluster Admin": full access to every namespace.
 CLUSTER_ADMIN_ROLE = "Azure Kubernetes Service RBAC Cluster Admin"
 CLUSTER_ADMIN_ROLE_ID = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+# Built-in role "AcrPull": pull images from a container registry.
+ACR_PULL_ROLE_ID = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 
 
 def cluster_access(
@@ -51,6 +53,8 @@ def cluster_access(
         _admin(f"{name}-admin-{admin.object_id}", admin, role, cluster, parent)
         for admin in s.cluster_admins
     ]
+    if s.container_registry:
+        _registry_pull(name, s.container_registry, cluster, parent)
     return AccessWait(
         f"{name}-access",
         kubeconfig=kubeconfig,
@@ -75,5 +79,31 @@ def _admin(
         role_definition_id=role,
         scope=cluster.id,
         description="A cluster administrator from the stack's clusterAdmins.",
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def _registry_pull(
+    name: str,
+    registry_id: str,
+    cluster: containerservice.ManagedCluster,
+    parent: pulumi.Resource,
+) -> authorization.RoleAssignment:
+    """AcrPull for the kubelet's identity: nodes pull private images without a pull secret.
+    The registry may live in another subscription: the role is named in the registry's."""
+    subscription = registry_id.split("/")[2]
+    kubelet = cluster.identity_profile.apply(
+        lambda profile: profile["kubeletidentity"].object_id if profile else ""
+    )
+    return authorization.RoleAssignment(
+        f"{name}-acr-pull",
+        principal_id=kubelet,
+        principal_type="ServicePrincipal",  # a managed identity
+        role_definition_id=(
+            f"/subscriptions/{subscription}/providers/Microsoft.Authorization/"
+            f"roleDefinitions/{ACR_PULL_ROLE_ID}"
+        ),
+        scope=registry_id,
+        description="The cluster's kubelet pulls the services' images from this registry.",
         opts=pulumi.ResourceOptions(parent=parent),
     )

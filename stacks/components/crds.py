@@ -15,16 +15,14 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from stacks.components.pinned import PinnedFile, read
-
-# libyaml's loader: the Gateway API CRDs are 600 kB of YAML, parsed on every preview.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from stacks.manifests import YAML_LOADER
 
 
 def crd_documents(files: Sequence[PinnedFile]) -> list[dict[str, Any]]:
     """Every CRD in `files`, as the API server would receive it (status is the server's)."""
     documents = []
     for file in files:
-        for document in yaml.load_all(read(file), Loader=_LOADER):
+        for document in yaml.load_all(read(file), Loader=YAML_LOADER):
             if document and document.get("kind") == "CustomResourceDefinition":
                 documents.append({k: v for k, v in document.items() if k != "status"})
     return documents

@@ -8,6 +8,8 @@ cluster is deleted, their own delete is skipped. Removing one of them alone stil
 
 from __future__ import annotations
 
+import copy
+
 import pulumi
 
 
@@ -21,7 +23,9 @@ def deleted_with(cluster: pulumi.Resource) -> pulumi.ResourceTransformation:
     def transformation(
         args: pulumi.ResourceTransformationArgs,
     ) -> pulumi.ResourceTransformationResult:
-        opts = pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(deleted_with=cluster))
+        # A shallow copy: ResourceOptions.merge would deep-copy every option of every resource.
+        opts = copy.copy(args.opts)
+        opts.deleted_with = cluster
         return pulumi.ResourceTransformationResult(props=args.props, opts=opts)
 
     return transformation

@@ -1,0 +1,433 @@
+"""Config, services section: each service's declaration merged with its stack entry, all validated.
+
+A service is declared once in services/<name>.yaml (what it is: image, port, probes, release
+strategy, SLOs, ...). A stack runs the services its `services` config names, each entry giving
+the version and, optionally, any field of the declaration to override in that stack (e.g. prod's
+replica range). Release pacing a declaration leaves out comes from the stack's canary* keys.
+Every problem names where the value was written: `services/cart.yaml: release.iterations` or
+`progressive-delivery:services.cart.version`.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+
+from stacks import validators as v
+from stacks.config_reader import Reader, did_you_mean
+from stacks.config_record import Record
+from stacks.manifests import ROOT, YAML_LOADER
+from stacks.settings import (
+    Match,
+    ReleaseSettings,
+    ServiceAlerts,
+    ServiceSettings,
+    SessionAffinity,
+)
+
+SERVICES_DIR_ENV = "PROGRESSIVE_DELIVERY_SERVICES_DIR"
+STRATEGIES = ("canary", "abTesting", "blueGreen")
+FAULTS = ("none", "errors", "latency")
+ALERT_PROVIDERS = ("slack", "msteams")
+# podinfo's own fault injection flags: only its image understands them.
+PODINFO_IMAGE = "ghcr.io/stefanprodan/podinfo"
+# Flagger names the Services <name>, <name>-primary and <name>-canary (DNS-1035, 63 at most).
+NAME = re.compile(r"^[a-z]([-a-z0-9]{0,53}[a-z0-9])?$")
+PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$")
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+IMAGE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$")
+QUANTITY = re.compile(r"^([0-9]+(\.[0-9]+)?)(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
+HEADER = re.compile(r"^[A-Za-z0-9-]+$")
+COOKIE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+# RFC 6265 cookie-octet; RFC 9110 field-value without leading or trailing space.
+COOKIE_VALUE = re.compile(r"^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]+$")
+HEADER_VALUE = re.compile(r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$")
+
+
+@dataclass(frozen=True)
+class ReleaseDefaults:
+    """The stack's pacing for every service that does not set its own (canary* keys)."""
+
+    interval_seconds: int
+    threshold: int
+    metric_interval_seconds: int
+    progress_deadline_seconds: int
+    manual_promotion: bool
+    step_weight: int
+    max_weight: int
+
+
+def services_dir() -> Path:
+    return Path(os.environ.get(SERVICES_DIR_ENV) or ROOT / "services")
+
+
+def read_services(r: Reader, defaults: ReleaseDefaults) -> tuple[ServiceSettings, ...]:
+    """Every service the stack runs, validated alone and against each other."""
+    entries = r.structured("services", dict) or {}
+    available = sorted(p.stem for p in services_dir().glob("*.yaml"))
+    found = []
+    for name in sorted(entries):
+        entry = entries[name]
+        where = f"{r.namespace}:services.{name}"
+        if NAME.match(name) is None:
+            r.problems.append(
+                f"{where}: got a service named {name!r}; allowed: 1-55 lower-case letters, "
+                "digits and '-', starting with a letter (Flagger adds -primary and -canary)"
+            )
+            continue
+        if not isinstance(entry, dict):
+            r.problems.append(f"{where}: got {entry!r}; allowed: a map with at least a version")
+            continue
+        declaration = _declaration(r, name, available)
+        if declaration is None:
+            continue
+        merged = _merge(declaration, {k: v for k, v in entry.items() if k != "version"})
+        fields = Record(r, "", merged, locate=_locator(r.namespace, name, entry))
+        found.append(_service(fields, name, entry.get("version"), where, defaults, r))
+    _across(r, found)
+    return tuple(found)
+
+
+def _declaration(r: Reader, name: str, available: list[str]) -> dict[str, Any] | None:
+    path = services_dir() / f"{name}.yaml"
+    if not path.is_file():
+        r.problems.append(
+            f"{r.namespace}:services.{name}: no declaration services/{name}.yaml"
+            f"{did_you_mean(name, available)} (declared: {', '.join(available) or 'none'})"
+        )
+        return None
+    try:
+        document = yaml.load(path.read_text(), Loader=YAML_LOADER)
+    except yaml.YAMLError as error:
+        r.problems.append(f"services/{name}.yaml: not valid YAML: {error}")
+        return None
+    if not isinstance(document, dict):
+        r.problems.append(f"services/{name}.yaml: got {document!r}; allowed: a map of fields")
+        return None
+    return document
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` on top of `base`: maps merge field by field, anything else replaces."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _locator(namespace: str, name: str, entry: dict[str, Any]) -> Callable[[str], str]:
+    """A field's path -> the stack entry when the stack sets it, else the declaration file."""
+
+    def locate(path: str) -> str:
+        node: Any = entry
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return f"services/{name}.yaml: {path}"
+            node = node[part]
+        return f"{namespace}:services.{name}.{path}"
+
+    return locate
+
+
+def _service(
+    f: Record,
+    name: str,
+    version: Any,
+    where: str,
+    defaults: ReleaseDefaults,
+    r: Reader,
+) -> ServiceSettings:
+    version = _whole_number_as_text(version)
+    if not isinstance(version, str) or not (DIGEST.match(version) or v.image_tag(version) is None):
+        detail = v.image_tag(version) if isinstance(version, str) else None
+        if isinstance(version, float):
+            detail = f"text: quote it ('{version}'), YAML read it as a number"
+        r.problems.append(
+            f"{where}.version: got {version!r}; allowed: "
+            f"{detail or 'an image tag like 6.14.1 or a digest sha256:<64 hex>'}"
+        )
+    image = f.text(
+        "image", pattern=IMAGE, allowed="an image repository without tag, e.g. ghcr.io/org/app"
+    )
+    replicas = f.child("replicas")
+    min_replicas = replicas.integer("min", minimum=1, maximum=50, default=2)
+    max_replicas = replicas.integer("max", minimum=1, maximum=100, default=max(4, min_replicas))
+    if max_replicas < min_replicas and not replicas.has_problem("min", "max"):
+        replicas.problem("max", max_replicas, f"at least replicas.min ({min_replicas})")
+    replicas.done()
+    probes = f.child("probes")
+    readiness = probes.text(
+        "readiness", pattern=PATH, allowed="an HTTP path like /readyz", default="/"
+    )
+    liveness = probes.text(
+        "liveness", pattern=PATH, allowed="an HTTP path like /healthz", default=readiness
+    )
+    probes.done()
+    resources = f.child("resources")
+    quantity = "a Kubernetes quantity like 100m or 128Mi"
+    cpu_request = resources.text("cpu", pattern=QUANTITY, allowed=quantity, default="100m")
+    memory_request = resources.text("memory", pattern=QUANTITY, allowed=quantity, default="64Mi")
+    cpu_limit = resources.text("cpuLimit", pattern=QUANTITY, allowed=quantity, default="") or None
+    memory_limit = resources.text(
+        "memoryLimit", pattern=QUANTITY, allowed=quantity, default="128Mi"
+    )
+    resources.done()
+    load = f.child("loadTest")
+    load_path = load.text("path", pattern=PATH, allowed="an HTTP path like /", default="/")
+    load_rate = load.integer("rate", minimum=1, maximum=1000, default=10)
+    load_concurrency = load.integer("concurrency", minimum=1, maximum=100, default=2)
+    load.done()
+    acceptance = f.child("acceptanceTest")
+    acceptance_method = acceptance.choice("method", ("GET", "POST"), default="GET")
+    acceptance_path = (
+        acceptance.text("path", pattern=PATH, allowed="an HTTP path", default="") or None
+    )
+    acceptance.done()
+    faults = f.choice("faults", FAULTS, default="none")
+    if faults != "none" and image != PODINFO_IMAGE:
+        f.problem(
+            "faults", faults, f"none: fault injection uses podinfo's own flags ({PODINFO_IMAGE})"
+        )
+    service = ServiceSettings(
+        name=name,
+        namespace=f.text(
+            "namespace", check=v.workload_namespace, allowed="a DNS label", default=name
+        ),
+        image=image,
+        version=version if isinstance(version, str) else "",
+        port=f.integer("port", minimum=1, maximum=65535),
+        command=f.strings("command", allowed="a list of strings"),
+        args=f.strings("args", allowed="a list of strings"),
+        env=f.string_map("env", allowed="a map of names to string values"),
+        readiness_path=readiness,
+        liveness_path=liveness,
+        user=f.integer("user", minimum=1, maximum=2147483647, default=10001),
+        min_replicas=min_replicas,
+        max_replicas=max_replicas,
+        cpu_request=cpu_request,
+        memory_request=memory_request,
+        cpu_limit=cpu_limit,
+        memory_limit=memory_limit,
+        release=_release(f.child("release"), f.child("slo"), defaults),
+        load_path=load_path,
+        load_rate=load_rate,
+        load_concurrency=load_concurrency,
+        acceptance_method=acceptance_method if acceptance_path else None,
+        acceptance_path=acceptance_path,
+        alerts=_alerts(f, where, r),
+        faults=faults,
+        retry=_retry(f),
+    )
+    f.done()
+    return service
+
+
+def _whole_number_as_text(value: Any) -> Any:
+    """`pulumi config set --path services.x.version 7` stores 7 as a number (the CLI treats
+    integers on a path as numbers): a tag like 7 or 20240101 is meant as text."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _retry(f: Record) -> str:
+    if isinstance(f.value.get("retry"), int) and not isinstance(f.value.get("retry"), bool):
+        f.value["retry"] = str(f.value["retry"])
+    return f.text(
+        "retry", pattern=v.IMAGE_TAG, allowed="letters, digits, '.', '_', '-'", default=""
+    )
+
+
+def _release(f: Record, slo: Record, d: ReleaseDefaults) -> ReleaseSettings:
+    strategy = f.choice("strategy", STRATEGIES, default="canary")
+    interval = _duration(f, "interval", 10, 3600, d.interval_seconds)
+    metric_interval = _duration(f, "metricInterval", 30, 3600, d.metric_interval_seconds)
+    step_weight = max_weight = iterations = 0
+    match = affinity = None
+    by_iterations = strategy in ("abTesting", "blueGreen")
+    for field in ("stepWeight", "maxWeight", "sessionAffinity"):
+        if by_iterations and f.present(field):
+            f.problem(field, f.value[field], f"no {field} with strategy {strategy} (canary only)")
+    if by_iterations:
+        iterations = f.integer("iterations", minimum=1, maximum=100)
+    elif f.present("iterations"):
+        f.problem(
+            "iterations",
+            f.value["iterations"],
+            "no iterations with strategy canary (abTesting, blueGreen)",
+        )
+    if strategy == "canary":
+        max_weight = f.integer("maxWeight", minimum=1, maximum=100, default=d.max_weight)
+        step_weight = f.integer("stepWeight", minimum=1, maximum=100, default=d.step_weight)
+        # 0: the stack's own canary* default is invalid, and reported under its key.
+        valid = step_weight and max_weight and not f.has_problem("maxWeight", "stepWeight")
+        if valid and (step_weight > max_weight or max_weight % step_weight):
+            f.problem(
+                "stepWeight",
+                step_weight,
+                f"a divisor of maxWeight ({max_weight}); Flagger steps on while below it",
+            )
+        if f.present("sessionAffinity"):
+            affinity = _affinity(f.child("sessionAffinity"))
+    if strategy == "abTesting":
+        match = _match(f.child("match"))
+    elif f.present("match"):
+        f.problem("match", f.value["match"], f"no match with strategy {strategy} (abTesting only)")
+    promotion = f.child("primaryScalerReplicas")
+    primary_min = (
+        promotion.integer("min", minimum=1, maximum=50) if promotion.present("min") else None
+    )
+    primary_max = (
+        promotion.integer("max", minimum=1, maximum=100) if promotion.present("max") else None
+    )
+    promotion.done()
+    settings = ReleaseSettings(
+        strategy=strategy,
+        interval_seconds=interval,
+        threshold=f.integer("threshold", minimum=1, maximum=100, default=d.threshold),
+        metric_interval_seconds=metric_interval,
+        progress_deadline_seconds=f.integer(
+            "progressDeadlineSeconds", minimum=60, maximum=3600, default=d.progress_deadline_seconds
+        ),
+        manual_promotion=f.flag("manualPromotion", default=d.manual_promotion),
+        step_weight=step_weight,
+        max_weight=max_weight,
+        iterations=iterations,
+        match=match,
+        session_affinity=affinity,
+        step_weight_promotion=f.integer("stepWeightPromotion", minimum=1, maximum=100)
+        if f.present("stepWeightPromotion")
+        else 0,
+        primary_min_replicas=primary_min,
+        primary_max_replicas=primary_max,
+        success_rate=slo.integer("successRate", minimum=1, maximum=100, default=99),
+        latency_p99_ms=slo.integer("latencyP99Ms", minimum=1, maximum=60000, default=500),
+    )
+    f.done(known=("iterations", "match", "sessionAffinity", "stepWeight", "maxWeight"))
+    slo.done()
+    return settings
+
+
+def _duration(f: Record, name: str, low: int, high: int, default: int) -> int:
+    if not f.present(name):
+        return default
+    text = f.text(name, check=v.duration_between(low, high, "30s or 1m"), allowed="a duration")
+    return default if f.has_problem(name) else v.flagger_seconds(text)
+
+
+def _match(f: Record) -> Match | None:
+    """A/B: one header or one cookie with an exact value (Flagger's Gateway API router supports
+    exact and regex header matches only; a cookie is a regex on the Cookie header)."""
+    kinds = [k for k in ("header", "cookie") if f.present(k)]
+    if len(kinds) != 1:
+        f.reader.problems.append(
+            f"{f.locate(f.path or 'match')}: got {f.value!r}; allowed: exactly one of "
+            "{header: <name>, value: <exact>} or {cookie: <name>, value: <exact>}"
+        )
+        f.done(known=("header", "cookie", "value"))
+        return None
+    kind = kinds[0]
+    name = f.text(kind, pattern=HEADER if kind == "header" else COOKIE, allowed=f"a {kind} name")
+    value = f.text(
+        "value",
+        pattern=HEADER_VALUE if kind == "header" else COOKIE_VALUE,
+        allowed=f"the exact {kind} value that selects the new version (printable ASCII"
+        + (")" if kind == "header" else ", no space, quote, comma, semicolon or backslash)"),
+    )
+    f.done(known=("header", "cookie"))
+    return Match(kind, name, value)
+
+
+def _affinity(f: Record) -> SessionAffinity:
+    """The cookie that keeps a user on the new version once routed there. Flagger v1.44.0's
+    gatewayapi:v1beta1 router, the one Linkerd's routes work with, sets only that cookie
+    (pkg/router/gateway_api_v1beta1.go getSessionAffinityRouteRules); primaryCookieName is read
+    by the v1 and Istio routers alone (gateway_api.go, istio.go), so it is refused here."""
+    cookie = f.text("cookieName", pattern=COOKIE, allowed="a cookie name")
+    # Flagger's default when maxAge is 0 (pkg/apis/flagger/v1beta1/canary.go GetMaxAge): a day.
+    max_age = f.integer("maxAge", minimum=60, maximum=31536000, default=86400)
+    if f.present("primaryCookieName"):
+        f.problem(
+            "primaryCookieName",
+            f.value["primaryCookieName"],
+            "no primaryCookieName: Flagger's gatewayapi:v1beta1 router (used with Linkerd) keeps "
+            "only users of the new version on it, by cookieName",
+        )
+    f.done(known=("primaryCookieName",))
+    return SessionAffinity(cookie, max_age)
+
+
+def _alerts(f: Record, where: str, r: Reader) -> ServiceAlerts:
+    """platform, none, or the service's own {provider, channel, webhookUrl}; the URL is a secret
+    of the stack (never in a declaration file) and is never echoed in an error."""
+    value = f.raw("alerts") or "platform"
+    if value in ("platform", "none"):
+        return ServiceAlerts(str(value))
+    if not isinstance(value, dict):
+        f.problem("alerts", value, "platform | none | {provider, channel, webhookUrl}")
+        return ServiceAlerts("none")
+    own = Record(r, "alerts", value, locate=f.locate)
+    provider = own.choice("provider", ALERT_PROVIDERS)
+    channel = own.text(
+        "channel", pattern=v.DNS_LABEL, allowed="a Slack channel name", default="deployments"
+    )
+    url = own.raw("webhookUrl")
+    own.done()
+    name = where.rsplit(".", 1)[-1]
+    command = (
+        f"`pulumi config set --secret --path services.{name}.alerts.webhookUrl <url>` "
+        f"(Pulumi.<stack>.yaml then holds it encrypted)"
+    )
+    if url is None:
+        r.problems.append(
+            f"{where}.alerts.webhookUrl: got None; allowed: a secret set with {command}"
+        )
+        return ServiceAlerts("none")
+    if not f.locate("alerts.webhookUrl").startswith(f"{r.namespace}:"):
+        r.problems.append(
+            f"services/{name}.yaml: alerts.webhookUrl: got a URL in a committed file (not shown); "
+            f"allowed: none there, the stack's secret set with {command}"
+        )
+        return ServiceAlerts("none")
+    if not isinstance(url, str) or v.https_url(url):
+        r.problems.append(
+            f"{where}.alerts.webhookUrl: got a value that is not valid (not shown); "
+            "allowed: an https:// webhook URL"
+        )
+        return ServiceAlerts("none")
+    if not pulumi.runtime.is_config_secret(f"{r.namespace}:services"):
+        r.problems.append(
+            f"{where}.alerts.webhookUrl: got a plain-text value (not shown); allowed: a secret, "
+            f"set with {command}"
+        )
+    return ServiceAlerts("own", provider, channel, pulumi.Output.secret(url))
+
+
+def _across(r: Reader, services: list[ServiceSettings]) -> None:
+    """What no single declaration can check: names Flagger and the platform create per namespace."""
+    owners: dict[tuple[str, str], str] = {}
+    for service in services:
+        for generated in (service.name, f"{service.name}-primary", f"{service.name}-canary"):
+            key = (service.namespace, generated)
+            other = owners.get(key)
+            if other is not None and other != service.name:
+                r.problems.append(
+                    f"{r.namespace}:services.{service.name}: its Service {generated} in namespace "
+                    f"{service.namespace} is also {other}'s; allowed: names whose Services "
+                    "(<name>, <name>-primary, <name>-canary) differ within a namespace"
+                )
+            owners[key] = service.name
+        if service.name == "flagger-loadtester":
+            r.problems.append(
+                f"{r.namespace}:services.{service.name}: the name of the load tester every "
+                "service namespace has; allowed: another name"
+            )

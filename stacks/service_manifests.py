@@ -1,0 +1,332 @@
+"""Service manifests: manifests/service/ loaded with pyyaml and patched with one service's settings.
+
+Pure functions, no resources: the services layer applies the result, and `make validate` checks it
+against the Kubernetes and Flagger schemas without a cluster. Flagger v1.44.0's Canary CRD is the
+reference for the analysis fields (artifacts/flagger/crd.yaml: analysis is oneOf
+interval+threshold+stepWeight | interval+threshold+iterations).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from stacks.manifests import load_documents, load_one
+from stacks.settings import ReleaseSettings, ServiceSettings
+from stacks.validators import flagger_duration
+
+LOADTESTER_RELEASE = "flagger-loadtester"
+PLATFORM_ALERTS = "canary-alerts"
+"""The per-namespace AlertProvider posting to the platform's webhook."""
+RETRY_ANNOTATION = "progressive-delivery/retry"
+# podinfo's own fault injection, to watch a release fail and roll back.
+FAULT_FLAGS = {
+    "none": [],
+    "errors": ["--random-error=true"],
+    "latency": [
+        "--random-delay=true",
+        "--random-delay-min=0",
+        "--random-delay-max=3",
+        "--random-delay-unit=s",
+    ],
+}
+
+
+@dataclass(frozen=True)
+class ServiceManifests:
+    """Every object of one service, as the Kubernetes API will receive it."""
+
+    deployment: dict[str, Any]
+    autoscaler: dict[str, Any]
+    canary: dict[str, Any]
+    primary_autoscaler_bounds: dict[str, Any]
+    """A server-side-apply patch of the HPA Flagger generates for the primary (see render)."""
+    alert_provider: dict[str, Any] | None = None
+    """The service's own AlertProvider (its own webhook); None for the platform's or none."""
+    alert_secret_name: str | None = None
+
+    def all(self) -> list[dict[str, Any]]:
+        own = [self.alert_provider] if self.alert_provider is not None else []
+        return [self.deployment, self.autoscaler, *own, self.canary]
+
+
+@dataclass(frozen=True)
+class NamespaceManifests:
+    """What every service namespace has once: the namespace and the shared MetricTemplates."""
+
+    namespace: dict[str, Any]
+    metric_templates: list[dict[str, Any]]
+    platform_alerts: dict[str, Any] | None
+    """The AlertProvider on the platform's webhook, when a service here uses it."""
+
+
+def loadtester_url(namespace: str) -> str:
+    """Base URL of a namespace's load tester (its Service is named after the release)."""
+    return f"http://{LOADTESTER_RELEASE}.{namespace}"
+
+
+def render_namespace(
+    namespace: str, prometheus_url: str, platform_alerts: tuple[str, str] | None
+) -> NamespaceManifests:
+    """`platform_alerts`: (provider, Slack channel) of the platform's webhook, if used here."""
+    ns = load_one("service/namespace.yaml")
+    ns["metadata"]["name"] = namespace
+    templates = [_in_namespace(t, namespace) for t in load_documents("service/metrictemplate.yaml")]
+    for template in templates:
+        template["spec"]["provider"]["address"] = prometheus_url
+    alerts = None
+    if platform_alerts is not None:
+        alerts = _alert_provider(PLATFORM_ALERTS, namespace, *platform_alerts)
+    return NamespaceManifests(ns, templates, alerts)
+
+
+def render(s: ServiceSettings) -> ServiceManifests:
+    """The objects of service `s`."""
+    deployment = _named(load_one("service/deployment.yaml"), s)
+    _patch_deployment(deployment, s)
+    autoscaler = _named(load_one("service/horizontalpodautoscaler.yaml"), s)
+    autoscaler["spec"]["scaleTargetRef"]["name"] = s.name
+    autoscaler["spec"]["minReplicas"] = s.min_replicas
+    autoscaler["spec"]["maxReplicas"] = s.max_replicas
+    canary = _named(load_one("service/canary.yaml"), s)
+    own = None
+    if s.alerts.target == "own":
+        own = _alert_provider(f"{s.name}-alerts", s.namespace, s.alerts.provider, s.alerts.channel)
+    _patch_canary(canary, s, own)
+    return ServiceManifests(
+        deployment=deployment,
+        autoscaler=autoscaler,
+        canary=canary,
+        primary_autoscaler_bounds=_primary_bounds(canary, autoscaler, s.release),
+        alert_provider=own,
+        alert_secret_name=own["spec"]["secretRef"]["name"] if own else None,
+    )
+
+
+def _named(obj: dict[str, Any], s: ServiceSettings) -> dict[str, Any]:
+    obj = _in_namespace(obj, s.namespace)
+    obj["metadata"]["name"] = s.name
+    if "labels" in obj["metadata"]:
+        obj["metadata"]["labels"] = {"app": s.name}
+    return obj
+
+
+def _in_namespace(obj: dict[str, Any], namespace: str) -> dict[str, Any]:
+    obj = copy.deepcopy(obj)
+    obj["metadata"]["namespace"] = namespace
+    return obj
+
+
+def _patch_deployment(deployment: dict[str, Any], s: ServiceSettings) -> None:
+    spec = deployment["spec"]
+    # One deadline: Kubernetes marks the Deployment ProgressDeadlineExceeded after its own value,
+    # which Flagger treats as final (deployment_ready.go:92-93) and copies onto the primary
+    # (deployment_controller.go:96), so it must be the Canary's, not a shorter one.
+    spec["progressDeadlineSeconds"] = s.release.progress_deadline_seconds
+    spec["selector"]["matchLabels"] = {"app": s.name}
+    template = spec["template"]
+    template["metadata"]["labels"] = {"app": s.name}
+    (container,) = template["spec"]["containers"]
+    container["image"] = s.image_ref
+    container["ports"][0]["containerPort"] = s.port
+    flags = FAULT_FLAGS[s.faults]
+    if s.command:
+        container["command"] = [*s.command, *flags]
+        if s.args:
+            container["args"] = list(s.args)
+    elif s.args or flags:
+        container["args"] = [*s.args, *flags]
+    if s.env:
+        container["env"] = [{"name": name, "value": value} for name, value in s.env]
+    container["readinessProbe"]["httpGet"]["path"] = s.readiness_path
+    container["livenessProbe"]["httpGet"]["path"] = s.liveness_path
+    if s.faults != "none":
+        # Injected errors hit every route, health checks too: probe the port instead, so the
+        # release fails on its metrics rather than on restarts and readiness flapping.
+        for probe in ("livenessProbe", "readinessProbe"):
+            container[probe]["tcpSocket"] = {"port": container[probe].pop("httpGet")["port"]}
+    resources = container["resources"]
+    resources["requests"] = {"cpu": s.cpu_request, "memory": s.memory_request}
+    resources["limits"] = {"memory": s.memory_limit}
+    if s.cpu_limit:
+        resources["limits"]["cpu"] = s.cpu_limit
+    container["securityContext"]["runAsUser"] = s.user
+    if s.retry:
+        # A change on the pod template is what makes Flagger analyse the same image again.
+        template["metadata"]["annotations"] = {RETRY_ANNOTATION: s.retry}
+
+
+def _patch_canary(canary: dict[str, Any], s: ServiceSettings, own: dict[str, Any] | None) -> None:
+    spec, r = canary["spec"], s.release
+    spec["targetRef"]["name"] = s.name
+    spec["autoscalerRef"]["name"] = s.name
+    if r.primary_min_replicas or r.primary_max_replicas:
+        spec["autoscalerRef"]["primaryScalerReplicas"] = {
+            **({"minReplicas": r.primary_min_replicas} if r.primary_min_replicas else {}),
+            **({"maxReplicas": r.primary_max_replicas} if r.primary_max_replicas else {}),
+        }
+    spec["progressDeadlineSeconds"] = r.progress_deadline_seconds
+    spec["service"].update(port=s.port, targetPort=s.port)
+    spec["service"]["gatewayRefs"] = [
+        {
+            "name": s.name,
+            "namespace": s.namespace,
+            "group": "core",
+            "kind": "Service",
+            "port": s.port,
+        }
+    ]
+    analysis = spec["analysis"]
+    analysis.update(interval=flagger_duration(r.interval_seconds), threshold=r.threshold)
+    _strategy(analysis, r)
+    thresholds = {"success-rate": {"min": r.success_rate}, "latency": {"max": r.latency_p99_ms}}
+    for metric in analysis["metrics"]:
+        metric["templateRef"]["namespace"] = s.namespace
+        metric["interval"] = flagger_duration(r.metric_interval_seconds)
+        metric["thresholdRange"] = thresholds[metric["name"]]
+    analysis["webhooks"] = _webhooks(s)
+    provider = own["metadata"]["name"] if own else PLATFORM_ALERTS
+    if s.alerts.target != "none":
+        kind = own["spec"]["type"] if own else "platform"
+        analysis["alerts"] = [
+            {
+                "name": kind,
+                "severity": "info",
+                "providerRef": {"name": provider, "namespace": s.namespace},
+            }
+        ]
+
+
+def _strategy(analysis: dict[str, Any], r: ReleaseSettings) -> None:
+    for field in ("maxWeight", "stepWeight"):
+        analysis.pop(field, None)
+    if r.strategy == "canary":
+        analysis.update(maxWeight=r.max_weight, stepWeight=r.step_weight)
+        if r.session_affinity is not None:
+            analysis["sessionAffinity"] = {
+                "cookieName": r.session_affinity.cookie_name,
+                "maxAge": r.session_affinity.max_age_seconds,
+            }
+    else:
+        analysis["iterations"] = r.iterations
+    if r.match is not None:
+        analysis["match"] = [{"headers": _header_match(r)}]
+    if r.step_weight_promotion:
+        analysis["stepWeightPromotion"] = r.step_weight_promotion
+
+
+def _header_match(r: ReleaseSettings) -> dict[str, Any]:
+    """Exact header, or the Cookie header by regex: the header matches Flagger's Gateway API
+    router maps (v1.44.0 pkg/router/gateway_api_v1beta1.go mapRouteMatches: exact or regex), and
+    Linkerd's policy controller serves (edge-26.8.3 policy-controller/k8s/index/src/routes/http.rs:
+    Exact and RegularExpression)."""
+    assert r.match is not None
+    if r.match.kind == "header":
+        return {r.match.name.lower(): {"exact": r.match.value}}
+    cookie = re.escape(f"{r.match.name}={r.match.value}")
+    # Cookies are joined by "; " (RFC 6265 section 5.4): the pair may follow another and a space.
+    return {"cookie": {"regex": f"^(.*?;\\s*)?({cookie})(;.*)?$"}}
+
+
+def _webhooks(s: ServiceSettings) -> list[dict[str, Any]]:
+    """The load tester runs every cmd through a shell (v1.44.0 pkg/loadtester/task_shell.go:52,
+    `sh -c`; bash for type bash): each URL and header is shell-quoted, never pasted in."""
+    r = s.release
+    tester = loadtester_url(s.namespace)
+    canary_url = f"http://{s.name}-canary.{s.namespace}:{s.port}"
+    apex_url = f"http://{s.name}.{s.namespace}:{s.port}"
+    # A little longer than one run, so every analysis window has samples; the load tester skips
+    # a command while the same one still runs (pkg/loadtester runner.go).
+    load = flagger_duration(r.interval_seconds * 2)
+    per_worker = max(1, s.load_rate // s.load_concurrency)
+    hey = f"hey -z {load} -q {per_worker} -c {s.load_concurrency}"
+    hooks: list[dict[str, Any]] = []
+    if s.acceptance_path:
+        body = " -d ''" if s.acceptance_method == "POST" else ""
+        target = shlex.quote(f"{canary_url}{s.acceptance_path}")
+        hooks.append(
+            {
+                "name": "acceptance-test",
+                "type": "pre-rollout",
+                "url": f"{tester}/",
+                "timeout": "30s",
+                "metadata": {
+                    "type": "bash",
+                    "cmd": f"curl -sf -X {s.acceptance_method}{body} {target}",
+                },
+            }
+        )
+    hooks.append({"name": "rollback-gate", "type": "rollback", "url": f"{tester}/rollback/check"})
+    hooks.append(
+        {
+            "name": "load-test",
+            "type": "rollout",
+            "url": f"{tester}/",
+            "timeout": "5s",
+            "metadata": {"cmd": f"{hey} {shlex.quote(canary_url + s.load_path)}"},
+        }
+    )
+    # Through the apex Service, as real callers send it: the meshed load tester's proxy applies
+    # the route's weights (A/B: the match sends these to the new version).
+    hooks.append(
+        {
+            "name": "load-test-apex",
+            "type": "rollout",
+            "url": f"{tester}/",
+            "timeout": "5s",
+            "metadata": {"cmd": f"{hey}{_match_header(r)} {shlex.quote(apex_url + s.load_path)}"},
+        }
+    )
+    if r.manual_promotion:
+        hooks.append(
+            {"name": "promotion-gate", "type": "confirm-promotion", "url": f"{tester}/gate/check"}
+        )
+    return hooks
+
+
+def _match_header(r: ReleaseSettings) -> str:
+    if r.match is None:
+        return ""
+    if r.match.kind == "header":
+        return f" -H {shlex.quote(f'{r.match.name}: {r.match.value}')}"
+    return f" -H {shlex.quote(f'Cookie: {r.match.name}={r.match.value}')}"
+
+
+def _primary_bounds(
+    canary: dict[str, Any], autoscaler: dict[str, Any], r: ReleaseSettings
+) -> dict[str, Any]:
+    """The replica bounds of the HPA that scales the serving primary, now rather than later.
+
+    Flagger creates `<autoscalerRef.name>-primary` once and copies the bounds onto it only at the
+    next promotion (pkg/canary/hpa_reconciler.go:55-77, called with init=false only while
+    Promoting, scheduler.go:382-387), so a raised maxReplicas would wait for a whole release.
+    Applying the bounds Flagger would copy (primaryScalerReplicas first, hpa_reconciler.go:70-77)
+    keeps them in step at every `pulumi up`.
+    """
+    return {
+        "apiVersion": autoscaler["apiVersion"],
+        "kind": autoscaler["kind"],
+        "metadata": {
+            "name": f"{canary['spec']['autoscalerRef']['name']}-primary",
+            "namespace": autoscaler["metadata"]["namespace"],
+        },
+        "spec": {
+            "minReplicas": r.primary_min_replicas or autoscaler["spec"]["minReplicas"],
+            "maxReplicas": r.primary_max_replicas or autoscaler["spec"]["maxReplicas"],
+        },
+    }
+
+
+def _alert_provider(name: str, namespace: str, provider: str, channel: str) -> dict[str, Any]:
+    spec: dict[str, Any] = {"type": provider, "secretRef": {"name": f"{name}-webhook"}}
+    if provider == "slack":
+        spec |= {"channel": channel, "username": "flagger"}
+    return {
+        "apiVersion": "flagger.app/v1beta1",
+        "kind": "AlertProvider",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
