@@ -17,6 +17,8 @@ from typing import Any
 
 import pulumi
 
+from stacks.components.certificates import WEBHOOK_ISSUER
+
 DAY = 86400
 WEBHOOK_SECRET = "alertmanager-webhook"
 WEBHOOK_KEY = "url"
@@ -80,8 +82,11 @@ def _certificate_rules(
         ),
         _rule(
             "WebhookCertificateExpiring",
-            f'certmanager_certificate_expiration_timestamp_seconds{{namespace=~"{webhooks}"}} '
-            "- time() < 30 * 86400",
+            # Only the serving certificates (issuer label, cert-manager v1.21.1
+            # internal/collectors/certificate_collector.go): the identity issuer in `linkerd`
+            # lives 48 h by design and would keep this firing.
+            "certmanager_certificate_expiration_timestamp_seconds"
+            f'{{namespace=~"{webhooks}",issuer_name="{WEBHOOK_ISSUER}"}} - time() < 30 * 86400',
             "1h",
             "critical",
             "The serving certificate {{ $labels.namespace }}/{{ $labels.name }} expires in "

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
+from pulumi.runtime.rpc import UNKNOWN
 
 from stacks.components import access_wait
 from stacks.components.access_wait import AccessNotGranted, Attempt, wait_for_access
@@ -165,3 +166,14 @@ def test_only_new_grants_or_another_api_server_wait_again() -> None:
     assert grown.changes and grown.replaces == ["grants"]
     moved = provider.diff("id", olds, {**news, "kubeconfig": kubeconfig("https://other")})
     assert moved.replaces == ["server"]
+
+
+def test_a_preview_with_unknown_credentials_or_grants_is_a_possible_change() -> None:
+    # The engine hands a dynamic provider unknown inputs as this sentinel (pulumi.runtime.rpc).
+    provider = access_wait._AccessWaitProvider()
+    olds = {"grants": ["a"], "server": "https://aks", "principal": "person"}
+    for news in (
+        {"grants": ["a"], "kubeconfig": UNKNOWN, "principal": "ci"},
+        {"grants": ["a", UNKNOWN], "kubeconfig": kubeconfig("https://aks"), "principal": "ci"},
+    ):
+        assert provider.diff("id", olds, news).changes is None

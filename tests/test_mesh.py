@@ -227,3 +227,18 @@ def test_ha_needs_enough_nodes_for_its_replicas() -> None:
         )
     else:
         raise AssertionError("HA with 2 nodes was accepted")
+
+
+def test_the_webhook_ca_keeps_its_key_across_renewal(stack_run: Run) -> None:
+    # cert-manager v1.21.1 rotates keys by default (DefaultPrivateKeyRotationPolicyAlways, GA):
+    # a new CA key would leave pods serving certificates the new caBundle no longer verifies.
+    for namespace in ("linkerd", "linkerd-viz"):
+        ca = cert_manager_objects(stack_run, "Certificate", namespace)["webhook-ca"]["spec"]
+        assert ca["isCA"] is True
+        assert ca["privateKey"]["rotationPolicy"] == "Never"
+    serving = [
+        spec
+        for name, c in cert_manager_objects(stack_run, "Certificate").items()
+        if (spec := c["spec"])["issuerRef"]["name"] == "webhook-issuer"
+    ]
+    assert serving, "no webhook serving certificates"

@@ -73,6 +73,8 @@ def test_the_platform_alerts_on_what_breaks_it(runs: dict[str, Run]) -> None:
     assert rules["CertificateNotReady"]["for"] == "15m"
     assert "< 30 * 86400" in rules["WebhookCertificateExpiring"]["expr"]
     assert 'namespace=~"linkerd|linkerd-viz"' in rules["WebhookCertificateExpiring"]["expr"]
+    # The identity issuer (linkerd, 48 h by design) must not match: only webhook certificates.
+    assert 'issuer_name="webhook-issuer"' in rules["WebhookCertificateExpiring"]["expr"]
     # No metric carries the anchor's expiry: the rule holds the anchor's own expiry time.
     anchor = rules["TrustAnchorExpiring"]
     expiry = dt.datetime.fromisoformat(runs["prod"].outputs["trustAnchorExpiry"])

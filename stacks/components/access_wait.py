@@ -23,6 +23,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 import yaml
+from pulumi.runtime.rpc import UNKNOWN
 
 TIMEOUT_SECONDS = 600
 POLL_SECONDS = 10
@@ -146,8 +147,14 @@ def _describe(attributes: dict[str, str]) -> str:
     return f"{attributes['verb']} {attributes['resource']}{group}"
 
 
-def _server(kubeconfig: str) -> str:
-    clusters = (yaml.safe_load(kubeconfig) or {}).get("clusters") or [{}]
+def _server(kubeconfig: Any) -> str | None:
+    """The API server's address; None while the kubeconfig is not known (a preview)."""
+    if not isinstance(kubeconfig, str) or kubeconfig == UNKNOWN:
+        return None
+    document = yaml.safe_load(kubeconfig)
+    if not isinstance(document, dict):
+        return None
+    clusters = document.get("clusters") or [{}]
     return str((clusters[0].get("cluster") or {}).get("server") or "")
 
 
@@ -166,7 +173,12 @@ class _AccessWaitProvider(pulumi.dynamic.ResourceProvider):
     ) -> pulumi.dynamic.DiffResult:
         # Only new grants or another API server can need a new wait. Who runs `pulumi up` does
         # not: an identity that was never granted access would wait in vain.
-        changed = [key for key, value in _trigger(news).items() if olds.get(key) != value]
+        trigger = _trigger(news)
+        if trigger["server"] is None or UNKNOWN in trigger["grants"]:
+            # A preview before the cluster's credentials or grants are known: say "unknown"
+            # rather than guess (the engine shows it as a possible change).
+            return pulumi.dynamic.DiffResult(changes=None)
+        changed = [key for key, value in trigger.items() if olds.get(key) != value]
         return pulumi.dynamic.DiffResult(changes=bool(changed), replaces=changed)
 
 

@@ -22,10 +22,14 @@ READY = {"pulumi.com/waitFor": "condition=Ready"}
 # 60-day warning never shows while cert-manager works; an alert fires under 30 days.
 SERVING_DURATION = "8760h0m0s"
 SERVING_RENEW_BEFORE = "2160h0m0s"
-# The CA that signs them: 5 years, renewed one year ahead with the same key (cert-manager's
-# default rotationPolicy Never), so certificates it signed stay valid across its renewal.
+# The CA that signs them: 5 years, renewed one year ahead with the same key (rotationPolicy
+# Never, set explicitly: cert-manager v1.21.1 defaults to Always, feature gate
+# DefaultPrivateKeyRotationPolicyAlways, internal/controller/feature/features.go:234), so the
+# serving certificates it signed stay valid across its renewal while caBundle changes.
 WEBHOOK_CA_DURATION = "43800h0m0s"
 WEBHOOK_CA_RENEW_BEFORE = "8760h0m0s"
+# The namespaced CA Issuer that signs every webhook serving certificate (alerts select by it).
+WEBHOOK_ISSUER = "webhook-issuer"
 
 
 def issuer(
@@ -111,14 +115,14 @@ class WebhookCertificates(pulumi.ComponentResource):
                 "secretName": "webhook-ca",
                 "duration": WEBHOOK_CA_DURATION,
                 "renewBefore": WEBHOOK_CA_RENEW_BEFORE,
-                "privateKey": {"algorithm": "ECDSA", "size": 256},
+                "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Never"},
                 "issuerRef": {"name": "webhook-selfsigned", "kind": "Issuer"},
             },
             pulumi.ResourceOptions(parent=self, depends_on=[bootstrap]),
         )
         signer = issuer(
             f"{name}-issuer",
-            "webhook-issuer",
+            WEBHOOK_ISSUER,
             ns,
             {"ca": {"secretName": "webhook-ca"}},
             pulumi.ResourceOptions(parent=self, depends_on=[ca]),
@@ -149,7 +153,7 @@ def _serving_spec(cert: ServingCert, namespace: str) -> dict[str, Any]:
         "renewBefore": SERVING_RENEW_BEFORE,
         "usages": ["server auth"],
         "privateKey": private_key,
-        "issuerRef": {"name": "webhook-issuer", "kind": "Issuer"},
+        "issuerRef": {"name": WEBHOOK_ISSUER, "kind": "Issuer"},
     }
 
 
