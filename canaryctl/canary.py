@@ -79,7 +79,8 @@ class Canary:
         analysis = spec.get("analysis") or spec.get("canaryAnalysis") or {}
         status = obj.get("status") or {}
         step_weights = tuple(_int(w) for w in analysis.get("stepWeights") or ())
-        max_weight = step_weights[-1] if step_weights else _int(analysis.get("maxWeight"))
+        # Flagger caps stepWeights' last entry at 100 (scheduler.go:41-45 maxWeight).
+        max_weight = min(step_weights[-1], 100) if step_weights else _int(analysis.get("maxWeight"))
         conditions = [c for c in status.get("conditions") or () if c.get("type") == "Promoted"]
         return cls(
             namespace=metadata.get("namespace") or "",
@@ -116,7 +117,15 @@ class Canary:
 
     @property
     def by_iterations(self) -> bool:
-        return not self.step_weight and not self.step_weights and self.planned_iterations > 0
+        """A/B testing or blue/green: Flagger decides by iterations alone, whatever the weights
+        (v1.44.0 pkg/apis/flagger/v1beta1/canary.go DeploymentStrategy)."""
+        return self.planned_iterations > 0
+
+    @property
+    def never_advances(self) -> bool:
+        """A canary strategy without stepWeight or stepWeights: nextStepWeight returns 0
+        (scheduler.go:58-62), so Flagger never shifts traffic and the release never ends."""
+        return not self.by_iterations and not self.step_weight and not self.step_weights
 
     def analysis(self) -> Analysis:
         """These live settings as the rollout plan models them, Flagger's defaults filled in."""
@@ -125,7 +134,8 @@ class Canary:
             weights: tuple[int, ...] = ()
         else:
             strategy = CANARY
-            # Without stepWeight(s) Flagger jumps straight to maxWeight: one step.
+            # Without stepWeight(s) the release never advances (never_advances); modelled as one
+            # step so the timeline still has a shape.
             weights = self.step_weights or canary_weights(
                 self.step_weight or self.max_weight, self.max_weight
             )

@@ -73,7 +73,8 @@ KNOWN: tuple[Known, ...] = (
         "canary-starting",
         "pkg/canary/deployment_ready.go:64-66 with :95-106",
         "canary deployment %s.%s not ready: waiting for rollout to finish: %v",
-        "the new pods are still starting; Flagger waits (this is no failed check)",
+        "the new pods are not ready yet; Flagger waits (no failed check) until replicas have "
+        "been unavailable for progressDeadlineSeconds, then rolls back (deployment_ready.go:82-86)",
         "if it lasts, look at the pods: `kubectl -n {ns} get pods`",
     ),
     Known(

@@ -219,6 +219,14 @@ class Cluster:
         )
 
 
+# Flagger records events through client-go's broadcaster, whose correlator rewrites the 11th and
+# later events of the same reason within 10 minutes (every Flagger event has reason Synced) with
+# this prefix (k8s.io/client-go tools/record/events_cache.go); Flagger's own docs at v1.44.0 show
+# it (docs/gitbook/tutorials/gatewayapi-progressive-delivery.md:408). The message after it is
+# Flagger's, matched like any other.
+COMBINED = "(combined from similar events): "
+
+
 def _event(item: dict[str, Any]) -> Event:
     involved = item.get("involvedObject") or {}
     metadata = item.get("metadata") or {}
@@ -234,7 +242,7 @@ def _event(item: dict[str, Any]) -> Event:
         name=involved.get("name") or "",
         time=parse_time(stamp),
         type=item.get("type") or "Normal",
-        message=" ".join(str(item.get("message") or "").split()),
+        message=" ".join(str(item.get("message") or "").split()).removeprefix(COMBINED),
         count=int(item.get("count") or 1),
     )
 

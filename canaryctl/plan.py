@@ -28,7 +28,9 @@ def run(stack: str, names: Sequence[str], out: TextIO) -> int:
     stack_file = f"Pulumi.{stack.rsplit('/', 1)[-1]}.yaml"
     out.write(f"Release plans for stack {stack} (services/*.yaml + {stack_file})\n")
     for s in chosen:
-        out.write("\n" + render(s, plan(release_analysis(s.release))))
+        out.write(
+            "\n" + render(s, plan(release_analysis(s.release, s.acceptance_path is not None)))
+        )
     return OK
 
 

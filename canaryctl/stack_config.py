@@ -14,6 +14,7 @@ every key as "project:key", scalars as text, lists and maps as JSON text.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,11 +155,11 @@ def full_type(kind: str, items: dict[str, Any] | None) -> str:
 
 
 def _parses_as_int(text: str) -> bool:
-    try:
-        int(text, 10)
-    except ValueError:
+    """strconv.Atoi: an optional sign and ASCII digits within int64; no spaces or underscores,
+    which Python's int() would accept."""
+    if re.fullmatch(r"[+-]?[0-9]+", text) is None:
         return False
-    return True
+    return -(2**63) <= int(text) < 2**63
 
 
 def _is_project_key(name: str, key: str) -> bool:

@@ -234,12 +234,28 @@ class _Follower:
         final = [
             (known, w) for w in self.warnings if (known := diagnose(w)) is not None and known.final
         ]
+        if not final:
+            # Unavailable past the deadline, Flagger rolls back with the same "waiting for
+            # rollout to finish" text it reports while it waits (deployment_ready.go:82-86).
+            final = [
+                (known, w)
+                for w in self.warnings
+                if (known := diagnose(w)) is not None and known.key == "canary-starting"
+            ][-1:]
         if final:
             known, why = final[-1]
             lines.append(f"  why: {why}")
             lines.append(f"  means  {known.advice(c.namespace, c.name)}")
         elif self.warnings:
             lines.append(f"  why: {self.warnings[-1]}")
+        if not final:
+            # client-go's spam filter lets 25 events per Canary through, then one per 5 minutes
+            # (tools/record/events_cache.go defaultSpamBurst, defaultSpamQPS): a long release may
+            # lose its last events, never Flagger's log.
+            lines.append(
+                "  Flagger's final event is missing (events are rate-limited per Canary): "
+                "`kubectl -n flagger-system logs deploy/flagger` has every one"
+            )
         if not final or final[-1][0].key == "threshold":
             lines.append(
                 f"  failed checks reached {self.peak_failed_checks}/{c.threshold}; events: "
@@ -278,10 +294,16 @@ def _intro(canary: Canary, limit: float) -> str:
     )
     gate = ", then a manual promotion gate" if planned.analysis.manual_promotion else ""
     until = f"timeout {clock(limit)}" if limit > 0 else "no timeout"
-    return (
+    text = (
         f"Following {canary.key}: {steps} every {clock(canary.interval_seconds)}{gate}; "
         f"promotion planned ~{clock(planned.promotion_seconds)} after Flagger notices; {until}."
     )
+    if canary.never_advances:
+        text += (
+            "\n  warning: this Canary sets neither stepWeight nor stepWeights, so Flagger never "
+            "shifts traffic to the canary and the release cannot end: set analysis.stepWeight"
+        )
+    return text
 
 
 def _since_new_revision(events: list[Event]) -> list[Event]:

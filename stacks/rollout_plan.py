@@ -42,6 +42,8 @@ class Analysis:
     promotion_step: int = 0
     """stepWeightPromotion, percent; 0 routes all traffic back to the primary in one run."""
     manual_promotion: bool = False
+    acceptance_test: bool = False
+    """A pre-rollout webhook: run 2 runs it, and each failure counts (scheduler.go:449-458)."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ class RolloutPlan:
     rollback_seconds: int
     """A failing release: from its first failed check to rolled back."""
     fastest_rollback_seconds: int
-    """A release failing from its first check: from detection to rolled back."""
+    """A release failing from its first metric check: from detection to rolled back."""
+    rejected_seconds: int
+    """A release whose acceptance test keeps failing: from detection to rolled back."""
     slowest_promotion_seconds: int
     """A release with threshold-1 failed checks on the way: from detection to Succeeded."""
     slowest_rollback_seconds: int
@@ -103,8 +107,13 @@ class RolloutPlan:
             f"{moves} A healthy release {promoted}. A failing one is rolled back "
             f"{duration(self.rollback_seconds)} after its first failed check ({a.threshold} failed "
             f"checks in total, not in a row); one failing from its first check "
-            f"{duration(self.fastest_rollback_seconds)} after Flagger notices it. Pod start-up and "
-            "webhook run time come on top."
+            f"{duration(self.fastest_rollback_seconds)} after Flagger notices it"
+            + (
+                f", one whose acceptance test fails {duration(self.rejected_seconds)} after"
+                if a.acceptance_test
+                else ""
+            )
+            + ". Pod start-up and webhook run time come on top."
         )
 
 
@@ -152,9 +161,15 @@ def plan(a: Analysis) -> RolloutPlan:
         rollback_seconds=a.threshold * at,
         # Run 3 is the first analysis (run 2 only sets the first step).
         fastest_rollback_seconds=(a.threshold + 2) * at,
+        # A failing pre-rollout webhook counts from run 2 (scheduler.go:449-458).
+        rejected_seconds=(a.threshold + 1) * at,
         slowest_promotion_seconds=promotion + (a.threshold - 1) * at,
-        # analysis_runs - 1 passes and threshold failures from run 3 on, then the rollback run.
-        slowest_rollback_seconds=(analysis_runs + a.threshold + 1) * at,
+        # analysis_runs - 1 passes and threshold failures from run 3 on, then the rollback run;
+        # blue/green analyses once more with all traffic before it promotes (:706-748).
+        slowest_rollback_seconds=(
+            analysis_runs + (1 if a.strategy == BLUE_GREEN else 0) + a.threshold + 1
+        )
+        * at,
     )
 
 
@@ -206,8 +221,9 @@ def duration(seconds: int) -> str:
     return f"{minutes} min" + (f" {rest} s" if rest else "")
 
 
-def release_analysis(r: ReleaseSettings) -> Analysis:
-    """The Analysis of a service's release settings."""
+def release_analysis(r: ReleaseSettings, acceptance_test: bool = False) -> Analysis:
+    """The Analysis of a service's release settings (`acceptance_test`: it has a pre-rollout
+    acceptance test)."""
     strategy = {"canary": CANARY, "abTesting": AB_TESTING, "blueGreen": BLUE_GREEN}[r.strategy]
     return Analysis(
         interval_seconds=r.interval_seconds,
@@ -217,4 +233,5 @@ def release_analysis(r: ReleaseSettings) -> Analysis:
         iterations=r.iterations,
         promotion_step=r.step_weight_promotion,
         manual_promotion=r.manual_promotion,
+        acceptance_test=acceptance_test,
     )

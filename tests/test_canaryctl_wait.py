@@ -11,6 +11,9 @@ import pytest
 
 from canaryctl.cli import main
 from tests.canary_recordings import (
+    NEW,
+    NOT_READY,
+    SCALED_DOWN,
     deadline,
     manual,
     progressing,
@@ -215,3 +218,48 @@ def test_plan_and_timeout_follow_the_live_canary_not_a_stack_file(api, tmp_path,
         "Following podinfo/podinfo: 10 steps to 50% every 1:00, then a manual promotion gate; "
         "promotion planned ~13:00 after Flagger notices; timeout 29:00."
     )
+
+
+def test_events_client_go_combined_are_still_recognised(api, tmp_path, capsys):
+    # client-go's correlator prefixes the 11th and later similar events within 10 minutes
+    # (tools/record/events_cache.go); a long release's final event arrives that way.
+    frames = rollback()
+    final = frames[-1]
+    combined = tuple(
+        e.replace("Warning: ", "Warning: (combined from similar events): ") for e in final.events
+    )
+    frames[-1] = Frame(final.phase, events=combined)
+    api.add_canary(frames)
+    code, out, _ = wait(api, tmp_path, capsys)
+    assert code == 1
+    verdict = out[out.index("ROLLED BACK") :]
+    assert "why: Rolling back podinfo.podinfo failed checks threshold reached 5" in verdict
+    assert "combined from similar events" not in out
+
+
+def test_a_dropped_final_event_points_at_flaggers_log(api, tmp_path, capsys):
+    frames = rollback()
+    frames[-1] = Frame("Failed")  # the spam filter dropped "Rolling back ..." and "Canary failed!"
+    api.add_canary(frames)
+    code, out, _ = wait(api, tmp_path, capsys)
+    assert code == 1
+    verdict = out[out.index("ROLLED BACK") :]
+    assert "failed checks reached 5/5" in verdict
+    assert "`kubectl -n flagger-system logs deploy/flagger` has every one" in verdict
+
+
+def test_pods_unavailable_past_the_deadline_are_named_as_the_cause(api, tmp_path, capsys):
+    # deployment_ready.go:82-86: MinimumReplicasUnavailable past the deadline turns the same
+    # "waiting for rollout to finish" error non-retriable, and Flagger rolls back.
+    api.add_canary(
+        [
+            Frame("Progressing", events=(NEW,)),
+            Frame("Progressing", events=(f"Warning: {NOT_READY}",)),
+            Frame("Failed", events=(f"Warning: {NOT_READY}", SCALED_DOWN)),
+        ]
+    )
+    code, out, _ = wait(api, tmp_path, capsys)
+    assert code == 1
+    verdict = out[out.index("ROLLED BACK") :]
+    assert f"why: {NOT_READY}" in verdict
+    assert "unavailable for progressDeadlineSeconds, then rolls back" in verdict

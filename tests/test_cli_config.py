@@ -71,6 +71,9 @@ def test_pulumi_yaml_declarations_are_checked(declared: dict[str, Any], error: s
         (3, True),
         ("three", False),
         ("3.5", False),
+        ("+3", True),  # strconv.Atoi takes a sign
+        ("1_000", False),  # ... but neither underscores nor spaces, unlike Python's int()
+        (" 7 ", False),
     ],
 )
 def test_stack_values_must_match_their_type(value: Any, accepted: bool) -> None:

@@ -6,7 +6,7 @@ tag v1.44.0, commit 15bd6ad5); a change in Flagger's arithmetic means re-reading
 
 from __future__ import annotations
 
-from stacks.rollout_plan import AB_TESTING, BLUE_GREEN, Analysis, canary_weights, plan
+from stacks.rollout_plan import AB_TESTING, BLUE_GREEN, Analysis, canary_weights, duration, plan
 
 I = 20  # noqa: E741 (the issue and Flagger call the interval I) seconds per run
 
@@ -68,6 +68,17 @@ def test_blue_green_analyses_once_more_with_all_traffic() -> None:
     assert p.promotion_seconds == (5 + 4) * I
     assert p.gate_seconds == (5 + 1) * I
     assert "all traffic to the canary" in p.steps[-4].what
+    # The all-traffic analysis may fail too: one run more than the iterations alone.
+    assert p.slowest_rollback_seconds == (5 + 1 + 2 + 1) * I
+
+
+def test_a_failing_acceptance_test_counts_from_run_two() -> None:
+    # Run 2 runs the pre-rollout webhooks; each failure adds a failed check (:449-458), one run
+    # before the first metric check could.
+    a = Analysis(interval_seconds=I, threshold=3, weights=(10,), acceptance_test=True)
+    p = plan(a)
+    assert p.rejected_seconds == (3 + 1) * I < p.fastest_rollback_seconds
+    assert f"one whose acceptance test fails {duration((3 + 1) * I)} after" in p.describe()
 
 
 def test_slowest_outcomes_bound_the_wait() -> None:
