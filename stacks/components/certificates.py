@@ -39,14 +39,7 @@ def issuer(
     spec: dict[str, Any],
     opts: pulumi.ResourceOptions,
 ) -> k8s.apiextensions.CustomResource:
-    return k8s.apiextensions.CustomResource(
-        name,
-        api_version=API_VERSION,
-        kind="Issuer",
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=issuer_name, namespace=namespace),
-        spec=spec,
-        opts=opts,
-    )
+    return _cert_manager("Issuer", name, issuer_name, namespace, spec, opts, None)
 
 
 def certificate(
@@ -57,12 +50,24 @@ def certificate(
     opts: pulumi.ResourceOptions,
 ) -> k8s.apiextensions.CustomResource:
     """A Certificate that Pulumi reports created only once cert-manager has issued it."""
+    return _cert_manager("Certificate", name, certificate_name, namespace, spec, opts, READY)
+
+
+def _cert_manager(
+    kind: str,
+    name: str,
+    object_name: str,
+    namespace: pulumi.Input[str],
+    spec: dict[str, Any],
+    opts: pulumi.ResourceOptions,
+    annotations: dict[str, str] | None,
+) -> k8s.apiextensions.CustomResource:
     return k8s.apiextensions.CustomResource(
         name,
         api_version=API_VERSION,
-        kind="Certificate",
+        kind=kind,
         metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=certificate_name, namespace=namespace, annotations=READY
+            name=object_name, namespace=namespace, annotations=annotations
         ),
         spec=spec,
         opts=opts,
