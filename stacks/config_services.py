@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from stacks import validators as v
 from stacks.config_reader import Reader, did_you_mean
 from stacks.config_record import Record
 from stacks.manifests import ROOT, YAML_LOADER
+from stacks.service_manifests import PLATFORM_ALERTS
 from stacks.settings import (
     Match,
     ReleaseSettings,
@@ -43,8 +45,16 @@ PODINFO_IMAGE = "ghcr.io/stefanprodan/podinfo"
 NAME = re.compile(r"^[a-z]([-a-z0-9]{0,53}[a-z0-9])?$")
 PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$")
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-IMAGE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$")
-QUANTITY = re.compile(r"^([0-9]+(\.[0-9]+)?)(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
+# Registry host (optional port), then path components as the OCI distribution spec names them.
+IMAGE = re.compile(r"^[a-z0-9]+([.-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)+$")
+# The proxy's own ports and the default opaque ports (linkerd2 edge-26.8.3
+# charts/linkerd-control-plane/values.yaml:167-173, :245).
+LINKERD_PROXY_PORTS = frozenset({4140, 4143, 4190, 4191})
+LINKERD_OPAQUE_PORTS = frozenset({25, 587, 3306, 4444, 5432, 6379, 9300, 11211})
+CPU = re.compile(r"^[0-9]+(\.[0-9]+)?m?$")
+MEMORY = re.compile(r"^([0-9]+(\.[0-9]+)?)(k|Ki|M|Mi|G|Gi|T|Ti)?$")
+_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_UNITS |= {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 HEADER = re.compile(r"^[A-Za-z0-9-]+$")
 COOKIE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 # RFC 6265 cookie-octet; RFC 9110 field-value without leading or trailing space.
@@ -148,18 +158,21 @@ def _service(
     defaults: ReleaseDefaults,
     r: Reader,
 ) -> ServiceSettings:
+    image = f.text(
+        "image", pattern=IMAGE, allowed="an image repository without tag, e.g. ghcr.io/org/app"
+    )
     version = _whole_number_as_text(version)
-    if not isinstance(version, str) or not (DIGEST.match(version) or v.image_tag(version) is None):
-        detail = v.image_tag(version) if isinstance(version, str) else None
+    tag_problem = (
+        v.image_tag(version, podinfo=image == PODINFO_IMAGE) if isinstance(version, str) else None
+    )
+    if not isinstance(version, str) or not (DIGEST.match(version) or tag_problem is None):
+        detail = tag_problem
         if isinstance(version, float):
             detail = f"text: quote it ('{version}'), YAML read it as a number"
         r.problems.append(
             f"{where}.version: got {version!r}; allowed: "
             f"{detail or 'an image tag like 6.14.1 or a digest sha256:<64 hex>'}"
         )
-    image = f.text(
-        "image", pattern=IMAGE, allowed="an image repository without tag, e.g. ghcr.io/org/app"
-    )
     replicas = f.child("replicas")
     min_replicas = replicas.integer("min", minimum=1, maximum=50, default=2)
     max_replicas = replicas.integer("max", minimum=1, maximum=100, default=max(4, min_replicas))
@@ -174,15 +187,7 @@ def _service(
         "liveness", pattern=PATH, allowed="an HTTP path like /healthz", default=readiness
     )
     probes.done()
-    resources = f.child("resources")
-    quantity = "a Kubernetes quantity like 100m or 128Mi"
-    cpu_request = resources.text("cpu", pattern=QUANTITY, allowed=quantity, default="100m")
-    memory_request = resources.text("memory", pattern=QUANTITY, allowed=quantity, default="64Mi")
-    cpu_limit = resources.text("cpuLimit", pattern=QUANTITY, allowed=quantity, default="") or None
-    memory_limit = resources.text(
-        "memoryLimit", pattern=QUANTITY, allowed=quantity, default="128Mi"
-    )
-    resources.done()
+    cpu_request, memory_request, cpu_limit, memory_limit = _resources(f.child("resources"))
     load = f.child("loadTest")
     load_path = load.text("path", pattern=PATH, allowed="an HTTP path like /", default="/")
     load_rate = load.integer("rate", minimum=1, maximum=1000, default=10)
@@ -206,10 +211,10 @@ def _service(
         ),
         image=image,
         version=version if isinstance(version, str) else "",
-        port=f.integer("port", minimum=1, maximum=65535),
+        port=_port(f),
         command=f.strings("command", allowed="a list of strings"),
         args=f.strings("args", allowed="a list of strings"),
-        env=f.string_map("env", allowed="a map of names to string values"),
+        env=_env(f),
         readiness_path=readiness,
         liveness_path=liveness,
         user=f.integer("user", minimum=1, maximum=2147483647, default=10001),
@@ -219,7 +224,9 @@ def _service(
         memory_request=memory_request,
         cpu_limit=cpu_limit,
         memory_limit=memory_limit,
-        release=_release(f.child("release"), f.child("slo"), defaults),
+        release=_release(
+            f.child("release"), f.child("slo"), defaults, (min_replicas, max_replicas)
+        ),
         load_path=load_path,
         load_rate=load_rate,
         load_concurrency=load_concurrency,
@@ -231,6 +238,66 @@ def _service(
     )
     f.done()
     return service
+
+
+def _env(f: Record) -> tuple[tuple[str, str], ...]:
+    """Names without '=' (the API server's rule); numbers as text (`pulumi config set --path
+    services.x.env.PORT 8080` stores a number)."""
+    given = f.value.get("env")
+    if isinstance(given, dict):
+        f.value["env"] = {
+            k: str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+            for k, v in given.items()
+        }
+    env = f.string_map("env", allowed="a map of names to string values")
+    for name, _ in env:
+        if not name or "=" in name or not name.isprintable() or not name.isascii():
+            f.problem(f"env.{name}", name, "a name of printable ASCII characters other than '='")
+    return env
+
+
+def _port(f: Record) -> int:
+    port = f.integer("port", minimum=1, maximum=65535)
+    if port in LINKERD_PROXY_PORTS:
+        f.problem("port", port, "a port Linkerd's proxy does not use (4140, 4143, 4190, 4191)")
+    elif port in LINKERD_OPAQUE_PORTS:
+        f.problem(
+            "port",
+            port,
+            "a port Linkerd treats as HTTP: its default opaque ports "
+            f"({', '.join(map(str, sorted(LINKERD_OPAQUE_PORTS)))}) carry no HTTP routes or "
+            "metrics, so no release could be analysed",
+        )
+    return port
+
+
+def _resources(f: Record) -> tuple[str, str, str | None, str]:
+    """Requests and limits; a request above its limit is refused, as the API server would."""
+    cores = "CPU as cores or millicores, like 250m or 1"
+    size = "memory in bytes with a suffix, like 64Mi or 1Gi"
+    cpu = f.text("cpu", pattern=CPU, allowed=cores, default="100m")
+    memory = f.text("memory", pattern=MEMORY, allowed=size, default="64Mi")
+    cpu_limit = f.text("cpuLimit", pattern=CPU, allowed=cores, default="") or None
+    # The limit follows a larger request unless one is given.
+    bigger = memory if f.value.get("memory") and _bytes(memory) > _bytes("128Mi") else "128Mi"
+    memory_limit = f.text("memoryLimit", pattern=MEMORY, allowed=size, default=bigger)
+    if not f.has_problem("cpu", "cpuLimit") and cpu_limit and _cores(cpu) > _cores(cpu_limit):
+        f.problem("cpu", cpu, f"at most cpuLimit ({cpu_limit})")
+    if not f.has_problem("memory", "memoryLimit") and _bytes(memory) > _bytes(memory_limit):
+        f.problem("memory", memory, f"at most memoryLimit ({memory_limit})")
+    f.done()
+    return cpu, memory, cpu_limit, memory_limit
+
+
+def _cores(text: str) -> Decimal:
+    return Decimal(text[:-1]) / 1000 if text.endswith("m") else Decimal(text)
+
+
+def _bytes(text: str) -> Decimal:
+    match = MEMORY.match(text)
+    if match is None:
+        return Decimal(0)
+    return Decimal(match[1]) * _UNITS[match[3] or ""]
 
 
 def _whole_number_as_text(value: Any) -> Any:
@@ -247,7 +314,9 @@ def _retry(f: Record) -> str:
     )
 
 
-def _release(f: Record, slo: Record, d: ReleaseDefaults) -> ReleaseSettings:
+def _release(
+    f: Record, slo: Record, d: ReleaseDefaults, replicas: tuple[int, int]
+) -> ReleaseSettings:
     strategy = f.choice("strategy", STRATEGIES, default="canary")
     interval = _duration(f, "interval", 10, 3600, d.interval_seconds)
     metric_interval = _duration(f, "metricInterval", 30, 3600, d.metric_interval_seconds)
@@ -289,6 +358,17 @@ def _release(f: Record, slo: Record, d: ReleaseDefaults) -> ReleaseSettings:
     primary_max = (
         promotion.integer("max", minimum=1, maximum=100) if promotion.present("max") else None
     )
+    # Flagger creates the primary's HPA with these bounds, the HPA's own where unset
+    # (pkg/canary/hpa_reconciler.go:70-77); an HPA with min above max is refused.
+    low, high = primary_min or replicas[0], primary_max or replicas[1]
+    if low > high and not promotion.has_problem("min", "max"):
+        field = "min" if primary_min else "max"
+        bound = f"max ({high})" if field == "min" else f"min ({low})"
+        promotion.problem(
+            field,
+            primary_min if field == "min" else primary_max,
+            f"{'at most' if field == 'min' else 'at least'} the primary's {bound}",
+        )
     promotion.done()
     settings = ReleaseSettings(
         strategy=strategy,
@@ -336,6 +416,8 @@ def _match(f: Record) -> Match | None:
         f.done(known=("header", "cookie", "value"))
         return None
     kind = kinds[0]
+    if isinstance(f.value.get("value"), int) and not isinstance(f.value.get("value"), bool):
+        f.value["value"] = str(f.value["value"])  # `config set --path` stores 42 as a number
     name = f.text(kind, pattern=HEADER if kind == "header" else COOKIE, allowed=f"a {kind} name")
     value = f.text(
         "value",
@@ -404,12 +486,33 @@ def _alerts(f: Record, where: str, r: Reader) -> ServiceAlerts:
             "allowed: an https:// webhook URL"
         )
         return ServiceAlerts("none")
-    if not pulumi.runtime.is_config_secret(f"{r.namespace}:services"):
+    if not _encrypted(r.namespace, [name, "alerts", "webhookUrl"]):
         r.problems.append(
             f"{where}.alerts.webhookUrl: got a plain-text value (not shown); allowed: a secret, "
             f"set with {command}"
         )
     return ServiceAlerts("own", provider, channel, pulumi.Output.secret(url))
+
+
+def stack_file() -> Path:
+    """The stack's own file, Pulumi.<stack>.yaml, next to Pulumi.yaml."""
+    return ROOT / f"Pulumi.{pulumi.get_stack()}.yaml"
+
+
+def _encrypted(namespace: str, path: list[str]) -> bool:
+    """Whether the value at services.<path> is a secret. The engine marks the whole `services`
+    key secret once any value inside is (sdk/go/common/resource/config/object.go:51-65), so
+    where the stack file holds the value, its own `secure:` is what counts."""
+    try:
+        document = yaml.load(stack_file().read_text(), Loader=YAML_LOADER) or {}
+    except (OSError, yaml.YAMLError):
+        document = {}
+    node: Any = (document.get("config") or {}).get(f"{namespace}:services")
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return pulumi.runtime.is_config_secret(f"{namespace}:services")
+        node = node[part]
+    return isinstance(node, dict) and set(node) == {"secure"}
 
 
 def _across(r: Reader, services: list[ServiceSettings]) -> None:
@@ -426,6 +529,12 @@ def _across(r: Reader, services: list[ServiceSettings]) -> None:
                     "(<name>, <name>-primary, <name>-canary) differ within a namespace"
                 )
             owners[key] = service.name
+        if service.alerts.target == "own" and f"{service.name}-alerts" == PLATFORM_ALERTS:
+            r.problems.append(
+                f"{r.namespace}:services.{service.name}: its own AlertProvider would be "
+                f"{PLATFORM_ALERTS}, the platform's in namespace {service.namespace}; allowed: "
+                "another name, or alerts: platform"
+            )
         if service.name == "flagger-loadtester":
             r.problems.append(
                 f"{r.namespace}:services.{service.name}: the name of the load tester every "

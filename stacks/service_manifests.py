@@ -209,6 +209,9 @@ def _strategy(analysis: dict[str, Any], r: ReleaseSettings) -> None:
             analysis["sessionAffinity"] = {
                 "cookieName": r.session_affinity.cookie_name,
                 "maxAge": r.session_affinity.max_age_seconds,
+                # Without Path the browser scopes the cookie to the first request's directory
+                # (RFC 6265 5.1.4); Flagger adds Path only when set (canary.go BuildCookie).
+                "path": "/",
             }
     else:
         analysis["iterations"] = r.iterations
@@ -241,8 +244,8 @@ def _webhooks(s: ServiceSettings) -> list[dict[str, Any]]:
     # A little longer than one run, so every analysis window has samples; the load tester skips
     # a command while the same one still runs (pkg/loadtester runner.go).
     load = flagger_duration(r.interval_seconds * 2)
-    per_worker = max(1, s.load_rate // s.load_concurrency)
-    hey = f"hey -z {load} -q {per_worker} -c {s.load_concurrency}"
+    # hey's -q is per worker (a float): the workers together send load_rate requests/s.
+    hey = f"hey -z {load} -q {s.load_rate / s.load_concurrency:g} -c {s.load_concurrency}"
     hooks: list[dict[str, Any]] = []
     if s.acceptance_path:
         body = " -d ''" if s.acceptance_method == "POST" else ""
@@ -270,16 +273,21 @@ def _webhooks(s: ServiceSettings) -> list[dict[str, Any]]:
         }
     )
     # Through the apex Service, as real callers send it: the meshed load tester's proxy applies
-    # the route's weights (A/B: the match sends these to the new version).
-    hooks.append(
-        {
-            "name": "load-test-apex",
-            "type": "rollout",
-            "url": f"{tester}/",
-            "timeout": "5s",
-            "metadata": {"cmd": f"{hey}{_match_header(r)} {shlex.quote(apex_url + s.load_path)}"},
-        }
-    )
+    # the route's weights (A/B: the match sends these to the new version). Not for blue/green:
+    # its analysis runs leave all routed traffic on the primary (scheduler.go runBlueGreen), so
+    # the apex load would only add load the analysis never sees.
+    if r.strategy != "blueGreen":
+        hooks.append(
+            {
+                "name": "load-test-apex",
+                "type": "rollout",
+                "url": f"{tester}/",
+                "timeout": "5s",
+                "metadata": {
+                    "cmd": f"{hey}{_match_header(r)} {shlex.quote(apex_url + s.load_path)}"
+                },
+            }
+        )
     if r.manual_promotion:
         hooks.append(
             {"name": "promotion-gate", "type": "confirm-promotion", "url": f"{tester}/gate/check"}

@@ -115,14 +115,15 @@ def duration_between(
     return check
 
 
-def image_tag(value: str) -> str | None:
+def image_tag(value: str, podinfo: bool = False) -> str | None:
+    """A fixed image tag; `podinfo`: its tags have no leading v (6.14.1, not v6.14.1)."""
     if IMAGE_TAG.match(value) is None:
         return "an image tag like 6.14.1 (letters, digits, '.', '_', '-')"
     if value in ("latest", "main", "master", "stable"):
         return (
             "a fixed version tag like 6.14.1: a moving tag gives Flagger no new revision to analyse"
         )
-    if value.startswith("v") and value[1:2].isdigit():
+    if podinfo and value.startswith("v") and value[1:2].isdigit():
         return "the tag without a leading v (podinfo tags look like 6.14.1)"
     return None
 

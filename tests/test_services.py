@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from stacks.config import ConfigError
 from stacks.config_services import SERVICES_DIR_ENV
@@ -481,7 +482,12 @@ def test_canary_with_its_own_pacing_and_sticky_sessions(services_dir: Path) -> N
     run = shop("dev")
     analysis = canary(run, "catalog")["spec"]["analysis"]
     assert (analysis["interval"], analysis["stepWeight"], analysis["maxWeight"]) == ("1m", 20, 60)
-    assert analysis["sessionAffinity"] == {"cookieName": "catalog-canary", "maxAge": 3600}
+    # Path /: without it the browser keeps the cookie to the first request's directory.
+    assert analysis["sessionAffinity"] == {
+        "cookieName": "catalog-canary",
+        "maxAge": 3600,
+        "path": "/",
+    }
     assert "alerts" not in analysis
     assert "20% -> 40% -> 60%" in run.outputs["services"]["catalog"]["rolloutPlan"]
 
@@ -599,6 +605,46 @@ def test_the_longest_chain_does_not_grow_with_the_number_of_services(services_di
 
 REFUSED = [
     (
+        {
+            "podinfo": {
+                "version": "6.14.1",
+                "resources": {"memory": "512Mi", "memoryLimit": "256Mi"},
+            }
+        },
+        "services.podinfo.resources.memory: got '512Mi'",
+        "at most memoryLimit (256Mi)",
+    ),
+    (
+        {"podinfo": {"version": "6.14.1", "resources": {"cpu": "2", "cpuLimit": "1"}}},
+        "services.podinfo.resources.cpu: got '2'",
+        "at most cpuLimit (1)",
+    ),
+    (
+        {"podinfo": {"version": "6.14.1", "resources": {"cpu": "256Mi"}}},
+        "services.podinfo.resources.cpu: got '256Mi'",
+        "CPU as cores or millicores",
+    ),
+    (
+        {"podinfo": {"version": "6.14.1", "release": {"primaryScalerReplicas": {"min": 20}}}},
+        "services.podinfo.release.primaryScalerReplicas.min: got 20",
+        "at most the primary's max (4)",
+    ),
+    (
+        {"podinfo": {"version": "6.14.1", "port": 4191}},
+        "services.podinfo.port: got 4191",
+        "4140, 4143",
+    ),
+    (
+        {"podinfo": {"version": "6.14.1", "port": 5432}},
+        "services.podinfo.port: got 5432",
+        "default opaque ports",
+    ),
+    (
+        {"podinfo": {"version": "6.14.1", "env": {"A=B": "x"}}},
+        "services.podinfo.env.A=B: got 'A=B'",
+        "other than '='",
+    ),
+    (
         {"podinfo": {"version": "latest"}},
         f"{NAME}:services.podinfo.version: got 'latest'",
         "fixed version tag",
@@ -680,7 +726,7 @@ REFUSED = [
     (
         {"podinfo": {"version": "6.14.1", "resources": {"memory": "lots"}}},
         "services.podinfo.resources.memory: got 'lots'",
-        "a Kubernetes quantity",
+        "memory in bytes with a suffix",
     ),
     (
         {"podinfo": {"version": "6.14.1", "namespace": "linkerd"}},
@@ -809,3 +855,85 @@ def test_numbers_the_cli_stores_on_a_path_are_read_as_text() -> None:
     assert template["metadata"]["annotations"]["progressive-delivery/retry"] == "2"
     message, _ = rejection("dev", {"podinfo": {"version": 1.4}})
     assert "services.podinfo.version: got 1.4; allowed: text: quote it ('1.4')" in message
+
+
+def test_a_larger_memory_request_raises_the_default_limit(services_dir: Path) -> None:
+    frontend = {"version": "6.14.1", "resources": {"memory": "256Mi"}}  # no memoryLimit declared
+    run = shop("dev", {**SHOP, "frontend": frontend})
+    container = deployment(run, "frontend").inputs["spec"]["template"]["spec"]["containers"][0]
+    resources = container["resources"]
+    assert resources["requests"]["memory"] == resources["limits"]["memory"] == "256Mi"
+
+
+def test_tags_with_a_leading_v_are_fine_except_for_podinfo(services_dir: Path) -> None:
+    # podinfo publishes 6.14.1, not v6.14.1; most images tag v1.4.2.
+    run = shop("dev", {**SHOP, "checkout": {**SHOP["checkout"], "version": "v1.4.2"}})
+    image = deployment(run, "checkout").inputs["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == "acmeshop.azurecr.io/shop/checkout:v1.4.2"
+
+
+def test_numbers_in_env_and_match_values_are_text(services_dir: Path) -> None:
+    frontend = {
+        "version": "6.14.1",
+        "env": {"PORT": 8080},
+        "release": {"match": {"header": "x-build", "value": 42}},
+    }
+    run = shop("dev", {**SHOP, "frontend": frontend})
+    container = deployment(run, "frontend").inputs["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "PORT", "value": "8080"} in container["env"]
+    assert canary(run, "frontend")["spec"]["analysis"]["match"] == [
+        {"headers": {"x-build": {"exact": "42"}}}
+    ]
+
+
+def test_a_plain_webhook_is_refused_even_when_another_is_secret(
+    services_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One secure value makes the engine mark all of `services` secret; the stack file says
+    # which value really is.
+    from stacks import config_services
+
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text(
+        yaml.safe_dump(
+            {
+                "config": {
+                    f"{NAME}:services": {
+                        "checkout": {
+                            "version": "1.4.2",
+                            "alerts": {"webhookUrl": {"secure": "AAE="}},
+                        },
+                        "catalog": {
+                            "version": "6.14.0",
+                            "alerts": {"provider": "slack", "webhookUrl": WEBHOOK},
+                        },
+                    }
+                }
+            }
+        )
+    )
+    monkeypatch.setattr(config_services, "stack_file", lambda: stack_file)
+    services = {
+        **SHOP,
+        "catalog": {"version": "6.14.0", "alerts": {"provider": "slack", "webhookUrl": WEBHOOK}},
+    }
+    with pytest.raises(ConfigError) as raised:
+        shop("dev", services)
+    message = str(raised.value)
+    assert "services.catalog.alerts.webhookUrl: got a plain-text value (not shown)" in message
+    assert "services.checkout.alerts" not in message
+    assert "SECRETTOKEN" not in message
+
+
+def test_a_service_named_like_the_platforms_alert_provider_is_refused(services_dir: Path) -> None:
+    (services_dir / "canary.yaml").write_text((services_dir / "catalog.yaml").read_text())
+    services = {
+        **SHOP,
+        "canary": {"version": "6.14.1", "alerts": {"provider": "slack", "webhookUrl": WEBHOOK}},
+    }
+    with pytest.raises(ConfigError) as raised:
+        shop("dev", services)
+    assert (
+        "services.canary: its own AlertProvider would be canary-alerts, the platform's in "
+        "namespace shop" in str(raised.value)
+    )
