@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TextIO
 
 import pulumi
 
 from canaryctl.errors import OK, CanaryctlError
-from canaryctl.project import project_root, stack_config
+from canaryctl.project import project_root, read_stack
 from canaryctl.timefmt import clock
 from stacks import config
 from stacks.config_reader import Reader
@@ -22,8 +22,8 @@ STRATEGY_NAMES = {"canary": "canary", "abTesting": "A/B testing", "blueGreen": "
 
 def run(stack: str, names: Sequence[str], out: TextIO) -> int:
     root = project_root()
-    project, values = stack_config(root, stack)
-    services = stack_services(project, values, stack)
+    project, merged = read_stack(root, stack)
+    services = stack_services(project, merged.values, stack, merged.secret_keys)
     chosen = _choose(services, names, stack)
     stack_file = f"Pulumi.{stack.rsplit('/', 1)[-1]}.yaml"
     out.write(f"Release plans for stack {stack} (services/*.yaml + {stack_file})\n")
@@ -34,10 +34,12 @@ def run(stack: str, names: Sequence[str], out: TextIO) -> int:
     return OK
 
 
-def stack_services(project: str, values: dict[str, str], stack: str) -> tuple[ServiceSettings, ...]:
+def stack_services(
+    project: str, values: dict[str, str], stack: str, secret_keys: Iterable[str] = ()
+) -> tuple[ServiceSettings, ...]:
     """The stack's services, checked by stacks.config exactly as `pulumi up` checks them."""
     # The program reads config through pulumi.Config; outside the engine it reads this table.
-    pulumi.runtime.set_all_config(values)
+    pulumi.runtime.set_all_config(values, list(secret_keys))
     reader = Reader(pulumi.Config(project))
     services = config.read_services(reader)
     if reader.problems:

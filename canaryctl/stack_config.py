@@ -123,9 +123,33 @@ def merge(
     if errors:
         raise CliConfigError("validating stack config:\n" + "\n".join(f"  {e}" for e in errors))
     return StackConfig(
-        values={key: _as_text(value) for key, value in values.items() if key not in secure},
+        values={
+            key: _as_text(_stand_ins(value))
+            for key, value in values.items()
+            if key not in secure or not _is_ciphertext(value)
+        },
         secret_keys=frozenset(secure),
     )
+
+
+# What an encrypted value inside a map or list reads as here: canaryctl cannot decrypt, but the
+# map's other fields (a service's version, its release settings) are what `plan` needs. It is a
+# well-formed https URL so a webhook field still passes the program's own checks.
+ENCRYPTED = "https://encrypted.invalid/"
+
+
+def _is_ciphertext(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def _stand_ins(value: Any) -> Any:
+    if _is_ciphertext(value):
+        return ENCRYPTED
+    if isinstance(value, dict):
+        return {k: _stand_ins(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_stand_ins(v) for v in value]
+    return value
 
 
 def value_matches(kind: str, items: dict[str, Any] | None, value: Any) -> bool:

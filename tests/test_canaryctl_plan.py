@@ -131,3 +131,32 @@ def test_each_service_gets_its_own_timeline(tmp_path, capsys, monkeypatch):
         err
         == "canaryctl: stack bad runs no service named cart; it runs: catalog, frontend, podinfo\n"
     )
+
+
+def test_a_service_with_an_encrypted_webhook_is_planned(tmp_path, capsys, monkeypatch):
+    # One `secure:` value inside `services` makes the CLI treat the whole key as a secret;
+    # canaryctl cannot decrypt it but still plans every service from the rest of the map.
+    services = tmp_path / "services"
+    services.mkdir()
+    shutil.copy(ROOT / "examples/services/checkout.yaml", services)
+    monkeypatch.setenv("PROGRESSIVE_DELIVERY_SERVICES_DIR", str(services))
+    registry = (
+        "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg/providers/"
+        "Microsoft.ContainerRegistry/registries/acmeshop"
+    )
+    monkeypatch.chdir(
+        project_with(
+            tmp_path,
+            "config:\n"
+            f"  progressive-delivery:containerRegistry: {registry}\n"
+            "  progressive-delivery:services:\n"
+            "    checkout:\n"
+            "      version: 1.4.2\n"
+            "      alerts:\n"
+            "        webhookUrl:\n"
+            "          secure: AAABAHtvcGFxdWU=\n",
+        )
+    )
+    code, out, err = run_plan(capsys, "--stack", "bad")
+    assert (code, err) == (0, "")
+    assert "checkout (namespace shop, blue/green, acmeshop.azurecr.io/shop/checkout:1.4.2)" in out
