@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -68,8 +69,6 @@ def declare(directory: Path, count: int) -> dict[str, Any]:
 def measure(stack: str, overrides: dict[str, Any], services_dir: str | None) -> dict[str, float]:
     env = None
     if services_dir is not None:
-        import os
-
         env = {**os.environ, "PROGRESSIVE_DELIVERY_SERVICES_DIR": services_dir}
     result = subprocess.run(
         [sys.executable, "-c", _ONE_RUN, stack, json.dumps(overrides)],

@@ -41,6 +41,15 @@ class Record:
         self._read.add(name)
         return self.value.get(name)
 
+    def _text_field(self, name: str) -> Any:
+        """A field read as text: whole numbers count as their digits (see as_text)."""
+        value = self._field(name)
+        if isinstance(value, list):
+            return [as_text(v) for v in value]
+        if isinstance(value, dict):
+            return {k: as_text(v) for k, v in value.items()}
+        return as_text(value)
+
     def _path(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
 
@@ -72,7 +81,7 @@ class Record:
         return self._field(name)
 
     def strings(self, name: str, *, allowed: str) -> tuple[str, ...]:
-        value = self._field(name)
+        value = self._text_field(name)
         if value is None:
             return ()
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -81,7 +90,7 @@ class Record:
         return tuple(value)
 
     def string_map(self, name: str, *, allowed: str) -> tuple[tuple[str, str], ...]:
-        value = self._field(name)
+        value = self._text_field(name)
         if value is None:
             return ()
         if not isinstance(value, dict) or not all(
@@ -100,7 +109,7 @@ class Record:
         pattern: re.Pattern[str] | None = None,
         check: Callable[[str], str | None] | None = None,
     ) -> str:
-        value = self._field(name)
+        value = self._text_field(name)
         if value is None and default is not None:
             return default
         if not isinstance(value, str) or value == "":
@@ -150,6 +159,13 @@ class Record:
                 f"{self.locate(self._path(name))}: not a field here"
                 f"{did_you_mean(name, [*self._read, *known])}"
             )
+
+
+def as_text(value: Any) -> Any:
+    """A whole number as its digits, anything else as is. `pulumi config set --path` stores
+    digits as a number ("integers are treated as numbers", pkg/cmd/pulumi/config/config.go), and
+    YAML reads `8080` as one; where a field is text (a tag, a header value) they mean the text."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def records(reader: Reader, key: str) -> list[Record]:

@@ -24,7 +24,7 @@ import yaml
 
 from stacks import validators as v
 from stacks.config_reader import Reader, did_you_mean
-from stacks.config_record import Record
+from stacks.config_record import Record, as_text
 from stacks.manifests import ROOT, YAML_LOADER
 from stacks.service_manifests import PLATFORM_ALERTS
 from stacks.settings import (
@@ -161,7 +161,7 @@ def _service(
     image = f.text(
         "image", pattern=IMAGE, allowed="an image repository without tag, e.g. ghcr.io/org/app"
     )
-    version = _whole_number_as_text(version)
+    version = as_text(version)
     tag_problem = (
         v.image_tag(version, podinfo=image == PODINFO_IMAGE) if isinstance(version, str) else None
     )
@@ -234,21 +234,16 @@ def _service(
         acceptance_path=acceptance_path,
         alerts=_alerts(f, where, r),
         faults=faults,
-        retry=_retry(f),
+        retry=f.text(
+            "retry", pattern=v.IMAGE_TAG, allowed="letters, digits, '.', '_', '-'", default=""
+        ),
     )
     f.done()
     return service
 
 
 def _env(f: Record) -> tuple[tuple[str, str], ...]:
-    """Names without '=' (the API server's rule); numbers as text (`pulumi config set --path
-    services.x.env.PORT 8080` stores a number)."""
-    given = f.value.get("env")
-    if isinstance(given, dict):
-        f.value["env"] = {
-            k: str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
-            for k, v in given.items()
-        }
+    """Names without '=' (the API server's rule)."""
     env = f.string_map("env", allowed="a map of names to string values")
     for name, _ in env:
         if not name or "=" in name or not name.isprintable() or not name.isascii():
@@ -298,20 +293,6 @@ def _bytes(text: str) -> Decimal:
     if match is None:
         return Decimal(0)
     return Decimal(match[1]) * _UNITS[match[3] or ""]
-
-
-def _whole_number_as_text(value: Any) -> Any:
-    """`pulumi config set --path services.x.version 7` stores 7 as a number (the CLI treats
-    integers on a path as numbers): a tag like 7 or 20240101 is meant as text."""
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-def _retry(f: Record) -> str:
-    if isinstance(f.value.get("retry"), int) and not isinstance(f.value.get("retry"), bool):
-        f.value["retry"] = str(f.value["retry"])
-    return f.text(
-        "retry", pattern=v.IMAGE_TAG, allowed="letters, digits, '.', '_', '-'", default=""
-    )
 
 
 def _release(
@@ -416,8 +397,6 @@ def _match(f: Record) -> Match | None:
         f.done(known=("header", "cookie", "value"))
         return None
     kind = kinds[0]
-    if isinstance(f.value.get("value"), int) and not isinstance(f.value.get("value"), bool):
-        f.value["value"] = str(f.value["value"])  # `config set --path` stores 42 as a number
     name = f.text(kind, pattern=HEADER if kind == "header" else COOKIE, allowed=f"a {kind} name")
     value = f.text(
         "value",

@@ -83,8 +83,9 @@ def render_namespace(
     return NamespaceManifests(ns, templates, alerts)
 
 
-def render(s: ServiceSettings) -> ServiceManifests:
-    """The objects of service `s`."""
+def render(s: ServiceSettings, *, platform_alerts: bool) -> ServiceManifests:
+    """The objects of service `s`; `platform_alerts`: the platform has a webhook for services
+    whose alerts go there."""
     deployment = _named(load_one("service/deployment.yaml"), s)
     _patch_deployment(deployment, s)
     autoscaler = _named(load_one("service/horizontalpodautoscaler.yaml"), s)
@@ -95,7 +96,7 @@ def render(s: ServiceSettings) -> ServiceManifests:
     own = None
     if s.alerts.target == "own":
         own = _alert_provider(f"{s.name}-alerts", s.namespace, s.alerts.provider, s.alerts.channel)
-    _patch_canary(canary, s, own)
+    _patch_canary(canary, s, own, platform_alerts)
     return ServiceManifests(
         deployment=deployment,
         autoscaler=autoscaler,
@@ -159,7 +160,9 @@ def _patch_deployment(deployment: dict[str, Any], s: ServiceSettings) -> None:
         template["metadata"]["annotations"] = {RETRY_ANNOTATION: s.retry}
 
 
-def _patch_canary(canary: dict[str, Any], s: ServiceSettings, own: dict[str, Any] | None) -> None:
+def _patch_canary(
+    canary: dict[str, Any], s: ServiceSettings, own: dict[str, Any] | None, platform_alerts: bool
+) -> None:
     spec, r = canary["spec"], s.release
     spec["targetRef"]["name"] = s.name
     spec["autoscalerRef"]["name"] = s.name
@@ -189,7 +192,7 @@ def _patch_canary(canary: dict[str, Any], s: ServiceSettings, own: dict[str, Any
         metric["thresholdRange"] = thresholds[metric["name"]]
     analysis["webhooks"] = _webhooks(s)
     provider = own["metadata"]["name"] if own else PLATFORM_ALERTS
-    if s.alerts.target != "none":
+    if own is not None or (s.alerts.target == "platform" and platform_alerts):
         kind = own["spec"]["type"] if own else "platform"
         analysis["alerts"] = [
             {

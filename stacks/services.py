@@ -57,11 +57,10 @@ def prepare(
         )
         for ns in sorted({s.namespace for s in services})
     }
-    rendered = {s.name: service_manifests.render(s) for s in services}
-    if platform_alerts is None:
-        for s in services:
-            if s.alerts.target == "platform":
-                rendered[s.name].canary["spec"]["analysis"].pop("alerts", None)
+    rendered = {
+        s.name: service_manifests.render(s, platform_alerts=platform_alerts is not None)
+        for s in services
+    }
     broken = [
         problem
         for s in services

@@ -138,7 +138,7 @@ class FakeKubeApi:
             step_weight=step_weight,
             manual_promotion=manual_promotion,
         )
-        obj = render(settings).canary
+        obj = render(settings, platform_alerts=False).canary
         obj["metadata"]["name"] = name
         self.canaries[(namespace, name)] = _Canary(obj, frames)
         self.services.add((namespace, "flagger-loadtester"))
