@@ -12,7 +12,7 @@ from stacks.components.crds import apply_crds
 from stacks.helm import release
 from stacks.pins import FLAGGER_CRDS
 from stacks.settings import DeliverySettings
-from stacks.versions import FLAGGER
+from stacks.pins import FLAGGER
 
 NAMESPACE = "flagger-system"
 # Flagger's Gateway API router writing HTTPRoute gateway.networking.k8s.io/v1beta1, as Flagger's

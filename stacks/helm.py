@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stacks.versions import Chart
+from stacks.pins import Chart
 
 
 def release(

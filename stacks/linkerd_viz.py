@@ -16,7 +16,7 @@ from stacks.components.certificates import (
 )
 from stacks.helm import release
 from stacks.settings import MeshSettings
-from stacks.versions import LINKERD_REPO, Chart
+from stacks.pins import LINKERD_REPO, Chart
 
 NAMESPACE = "linkerd-viz"
 # Chart value key -> certificate (Secret names fixed by linkerd-viz's tap-rbac.yaml and

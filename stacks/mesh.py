@@ -25,7 +25,7 @@ from stacks.identity import MeshIdentity, MeshIdentityArgs
 from stacks.manifests import load_one
 from stacks.pins import GATEWAY_API_CRDS
 from stacks.settings import MeshSettings
-from stacks.versions import CERT_MANAGER, LINKERD_REPO, Chart
+from stacks.pins import CERT_MANAGER, LINKERD_REPO, Chart
 
 NAMESPACE = "linkerd"
 CERT_MANAGER_NAMESPACE = "cert-manager"

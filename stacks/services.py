@@ -26,7 +26,7 @@ from stacks.helm import release
 from stacks.rollout_plan import plan, release_analysis
 from stacks.service_manifests import NamespaceManifests, ServiceManifests
 from stacks.settings import DeliverySettings, ServiceSettings
-from stacks.versions import LOADTESTER
+from stacks.pins import LOADTESTER
 
 
 @dataclass(frozen=True)

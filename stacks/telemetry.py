@@ -17,7 +17,7 @@ from stacks.linkerd_viz import NAMESPACE as VIZ_NAMESPACE
 from stacks.linkerd_viz import linkerd_viz
 from stacks.manifests import load_one
 from stacks.settings import DeliverySettings, MeshSettings, TelemetrySettings
-from stacks.versions import GRAFANA, PROMETHEUS
+from stacks.pins import GRAFANA, PROMETHEUS
 
 NAMESPACE = "monitoring"
 PROMETHEUS_RELEASE = "prometheus"

@@ -1,21 +1,9 @@
-"""Pinned charts and images: every version the platform installs, in one place.
-
-Bump a chart version, then run `make render`: it pulls the new chart (online), renders it with
-the values the program passes and validates the result; `make render INERT=1` lists values the
-new version no longer reads.
-"""
+"""Kubernetes versions: the oldest the pinned Linkerd supports and AKS's support calendar."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-
-
-@dataclass(frozen=True)
-class Chart:
-    repo: str
-    name: str
-    version: str
 
 
 @dataclass(frozen=True)
@@ -54,20 +42,3 @@ def newest_supported(today: date) -> str:
     """The newest minor in standard support on `today`, by the table."""
     live = [e.minor for e in AKS_KUBERNETES if e.aks_ga <= today <= e.end_of_standard_support]
     return live[-1] if live else AKS_KUBERNETES[-1].minor
-
-
-LINKERD_REPO = "https://helm.linkerd.io/edge"
-# The open-source stable channel is frozen at 2.14; edge is the maintained channel.
-# 2026.8.3 is edge-26.8.3; the version itself is a stack setting (linkerdVersion).
-LINKERD_CHECKED_VERSION = "2026.8.3"
-
-PROMETHEUS = Chart("https://prometheus-community.github.io/helm-charts", "prometheus", "29.27.0")
-# The Grafana chart moved from grafana/helm-charts to grafana-community in 2026.
-GRAFANA = Chart("https://grafana-community.github.io/helm-charts", "grafana", "12.11.1")
-CERT_MANAGER = Chart("https://charts.jetstack.io", "cert-manager", "v1.21.1")
-
-
-FLAGGER_REPO = "https://flagger.app"
-FLAGGER = Chart(FLAGGER_REPO, "flagger", "1.44.0")
-# The load tester chart is released with Flagger; 0.38.0 ships with Flagger 1.44.0.
-LOADTESTER = Chart(FLAGGER_REPO, "loadtester", "0.38.0")
