@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from canaryctl.errors import CanaryctlError
-from canaryctl.stack_config import CliConfigError, StackConfig, merge
+from stacks.schema.cli import CliConfigError, StackConfig, merge
 
 PROJECT_FILE = "Pulumi.yaml"
 # canaryctl ships inside the project's checkout (canaryctl/ next to Pulumi.yaml).
@@ -35,7 +35,7 @@ def stack_config(root: Path, stack: str) -> tuple[str, dict[str, str]]:
     """The project name and the config the engine would pass for `stack`.
 
     Pulumi.yaml's defaults, overridden by Pulumi.<stack>.yaml, keyed "project:key" with values as
-    text (lists and maps as JSON), after the Pulumi CLI's own checks (canaryctl/stack_config.py),
+    text (lists and maps as JSON), after the Pulumi CLI's own checks (stacks/schema/cli.py),
     exactly how `pulumi up` hands them to the program. Encrypted values are left out.
     """
     name, merged = read_stack(root, stack)

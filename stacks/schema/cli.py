@@ -1,4 +1,4 @@
-"""The config the Pulumi CLI hands the program for a stack, after the CLI's own checks.
+"""The Pulumi CLI's own config rules: the config the CLI hands the program for a stack, or its errors.
 
 `pulumi up`, `preview` and `destroy` validate Pulumi.yaml and the stack's config before the program
 runs; SDK mocks skip all of it. This module applies the same rules, from pulumi v3.259.0:
