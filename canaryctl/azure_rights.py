@@ -7,10 +7,10 @@ effective actions there, one entry per role assignment. The reference documents 
 for resource groups and resources only, not for a subscription.
 
 Before it exists (a first `pulumi up`), every right must come from a role assignment at the
-subscription or above, as a new group inherits only those: `az role assignment list --assignee
-<you> --scope /subscriptions/<id> --include-inherited --include-groups` (Role Assignments - List
-For Scope; --include-groups adds the groups you are in), then each assignment's role through
-"Role Definitions - Get By Id" (GET {roleDefinitionId}?api-version=2022-04-01).
+subscription or above (a management group, the root), as a new group inherits only those:
+`az role assignment list --all --assignee <you> --include-groups` (Role Assignments - List For
+Subscription; --include-groups adds the groups you are in), then each such assignment's role
+through "Role Definitions - Get By Id" (GET {roleDefinitionId}?api-version=2022-04-01).
 
 Neither sees deny assignments or conditions on an assignment (as Role Based Access Control
 Administrator may carry): ARM still enforces those.
@@ -49,17 +49,18 @@ class Unknown(Exception):
 
 def run(report: Report, az: Az, facts: StackFacts, group_exists: bool | None) -> None:
     group = f"/subscriptions/{az.subscription}/resourceGroups/{facts.resource_group}"
+    note = (
+        f"; resource group {facts.resource_group} does not exist yet, so only assignments on the "
+        "subscription or above count"
+        if group_exists is False
+        else ""
+    )
     try:
         if group_exists:
             scope = f"resource group {facts.resource_group}"
             permissions = _list(az, f"{ARM}{group}/{PERMISSIONS_API}")
         else:
-            scope = f"subscription {az.subscription}" + (
-                f" (resource group {facts.resource_group} does not exist yet: only assignments "
-                "there or above apply to it)"
-                if group_exists is False
-                else ""
-            )
+            scope = f"subscription {az.subscription}"
             permissions = _subscription_permissions(az, facts.resource_group)
     except Unknown as error:
         for name in (ROLE_ASSIGNMENTS, RESOURCES):
@@ -75,13 +76,13 @@ def run(report: Report, az: Az, facts: StackFacts, group_exists: bool | None) ->
             )
         return
     if allowed(permissions, ROLE_ASSIGNMENT_WRITE):
-        report.add("PASS", ROLE_ASSIGNMENTS, f"you may create role assignments on {scope}")
+        report.add("PASS", ROLE_ASSIGNMENTS, f"you may create role assignments on {scope}{note}")
     else:
         report.add(
             "FAIL",
             ROLE_ASSIGNMENTS,
             f"you may not create role assignments on {scope} ({ROLE_ASSIGNMENT_WRITE}), "
-            "which `pulumi up` needs to make you cluster admin",
+            f"which `pulumi up` needs to make you cluster admin{note}",
             f"ask for {ASSIGNING_ROLES} on subscription {az.subscription}"
             + (f" or resource group {facts.resource_group}" if group_exists else ""),
         )
@@ -90,11 +91,11 @@ def run(report: Report, az: Az, facts: StackFacts, group_exists: bool | None) ->
         report.add(
             "FAIL",
             RESOURCES,
-            f"you may not {', '.join(missing)} on {scope}",
+            f"you may not {', '.join(missing)} on {scope}{note}",
             f"ask for Contributor (or Owner) on subscription {az.subscription}",
         )
     else:
-        report.add("PASS", RESOURCES, f"you may create the resource group and AKS on {scope}")
+        report.add("PASS", RESOURCES, f"you may create the resource group and AKS on {scope}{note}")
 
 
 def _subscription_permissions(az: Az, group_name: str) -> list[dict[str, Any]]:
@@ -120,16 +121,13 @@ def _subscription_permissions(az: Az, group_name: str) -> list[dict[str, Any]]:
             f"resource group {group_name} does not exist yet and the ARM permissions API is "
             "documented for resource groups and resources only"
         ) from None
-    assignments = az.plain(
-        "role",
-        "assignment",
-        "list",
-        "--assignee",
-        assignee,
-        "--scope",
-        f"/subscriptions/{az.subscription}",
-        "--include-inherited",
-        "--include-groups",
+    # --all with --include-groups asks ARM for every assignment that applies to the subscription
+    # for you or a group of yours ($filter=assignedTo('<id>'), role/custom.py
+    # _search_role_assignments); --scope would make az keep only scopes that are a text prefix
+    # of the subscription's, dropping management groups. Which of them reach a new group is
+    # decided below.
+    assignments = az(
+        "role", "assignment", "list", "--all", "--assignee", assignee, "--include-groups"
     )
     entries: list[dict[str, Any]] = []
     roles: dict[str, list[dict[str, Any]]] = {}

@@ -388,12 +388,12 @@ def test_before_the_group_exists_only_assignments_at_the_subscription_or_above_c
     )
     (listed,) = runner.ran("az", "role", "assignment", "list")
     assert listed.args[4:] == (
+        "--all",
         "--assignee",
         USER_OBJECT_ID,
-        "--scope",
-        f"/subscriptions/{SUBSCRIPTION}",
-        "--include-inherited",
         "--include-groups",
+        "--subscription",
+        SUBSCRIPTION,
         "--output",
         "json",
     )
