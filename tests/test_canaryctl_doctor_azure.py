@@ -13,9 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from canaryctl.azure_capacity import surge
 from canaryctl.doctor import read_facts
 from canaryctl.egress import EgressUnknown, Ipify
+from canaryctl.vcpu_needs import surge
 from tests.doctor_fakes import (
     CONTRIBUTOR,
     SUBSCRIPTION,
