@@ -114,13 +114,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor = commands.add_parser(
         "doctor",
-        help="preflight a stack before `pulumi up`: tools, Azure login and rights, the cluster",
+        help="preflight a stack before `pulumi up`: config, tools, Azure, the cluster",
         description="Check everything `pulumi up` and canaryctl need for a stack, one line per "
-        "check (PASS, FAIL with a fix, or SKIP), without changing anything: the tools and their "
-        "versions; for dev/prod the az login and subscription, the Kubernetes version offered in "
-        "the region and the rights to create resources and role assignments; and the cluster "
-        "(local: kubeContext; AKS: once deployed): kubeconfig, exec plugin, API, RBAC, Flagger "
-        "CRDs. Exit 0 when nothing failed, 3 otherwise.",
+        "check (PASS, FAIL with a fix, or SKIP), without changing anything. First the stack's "
+        "config as `pulumi up` judges it (with a config it refuses, only the tools are checked "
+        "besides); then the tools and their versions; for dev/prod the az login and "
+        "subscription, the Kubernetes version offered in the region, the VM sizes offered in its "
+        "zones, vCPU quota at creation, at the autoscaler maximum, during an upgrade and while "
+        "the user pool is replaced, the resource providers, the rights to create resources and "
+        "role assignments, and whether this machine's address is inside "
+        "apiServerAuthorizedIpRanges; and the cluster (local: kubeContext; AKS: once deployed): "
+        "kubeconfig, exec plugin, API, RBAC, Flagger CRDs, kubectl skew. docs/doctor.md "
+        "describes each check. Exit 0 when nothing failed, 3 otherwise.",
     )
     doctor.add_argument(
         "--stack", default="dev", metavar="NAME", help="the stack to check (default: dev)"

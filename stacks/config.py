@@ -26,7 +26,7 @@ from stacks.settings import (
     TelemetrySettings,
 )
 
-__all__ = ["ConfigError", "Settings", "load"]
+__all__ = ["ConfigError", "Settings", "check", "load"]
 
 ENVIRONMENTS = ("dev", "prod", "local")
 ALERT_PROVIDERS = ("none", "slack", "msteams")
@@ -44,16 +44,26 @@ def load(today: date | None = None) -> Settings:
 
     Warnings (nothing wrong yet, but soon) go to the engine's log, where `pulumi preview` shows them.
     """
-    project = pulumi.get_project()
-    reader = Reader(pulumi.Config(project))
-    settings = _settings(reader, project, pulumi.get_stack(), today or date.today())
-    declared = declared_keys()
-    for key in sorted(configured_keys(project) - declared):
-        reader.unknown(key, declared)
+    settings, reader = check(pulumi.get_project(), pulumi.get_stack(), today or date.today())
     reader.raise_if_invalid()
     for warning in reader.warnings:
         pulumi.log.warn(warning)
     return settings
+
+
+def check(project: str, stack: str, today: date) -> tuple[Settings, Reader]:
+    """Every rule `load` applies, without raising: the reader holds the problems and warnings.
+
+    Reads what `pulumi.Config(project)` holds: the engine's config under `pulumi up`, or what
+    `pulumi.runtime.set_all_config` put there outside it (canaryctl doctor). Settings built from
+    a config with problems are not to be used.
+    """
+    reader = Reader(pulumi.Config(project))
+    settings = _settings(reader, project, stack, today)
+    declared = declared_keys()
+    for key in sorted(configured_keys(project) - declared):
+        reader.unknown(key, declared)
+    return settings, reader
 
 
 def declared_keys() -> set[str]:

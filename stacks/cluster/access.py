@@ -61,6 +61,7 @@ def cluster_access(
         grants=[grant.id for grant in (deployer, *admins)],
         principal=caller.object_id,
         role=CLUSTER_ADMIN_ROLE,
+        authorized_ip_ranges=s.authorized_ip_ranges,
         opts=pulumi.ResourceOptions(parent=parent),
     )
 
