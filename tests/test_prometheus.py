@@ -59,22 +59,39 @@ def test_every_alert_rule_reads_real_metrics_and_labels(stack: str, runs: dict[s
 def test_the_platform_alerts_on_what_breaks_it(runs: dict[str, Run]) -> None:
     rules = {rule["alert"]: rule for rule in alert_rules(runs["prod"])}
     assert set(rules) >= {
+        "Heartbeat",
+        "AlertmanagerNotificationsFailing",
+        "PrometheusNotificationsDropped",
+        "PrometheusNoAlertmanager",
+        "LinkerdIdentityDown",
+        "LinkerdDestinationDown",
+        "LinkerdProxyInjectorDown",
+        "LinkerdSPValidatorDown",
+        "LinkerdPolicyDown",
+        "CertManagerControllerDown",
+        "CertManagerWebhookDown",
+        "CertManagerCAInjectorDown",
+        "FlaggerDown",
+        "AlertmanagerDown",
+        "PrometheusTargetsDown",
         "LinkerdIdentityIssuerExpiring",
         "CertificateNotReady",
+        "CertificateRenewalOverdue",
         "TrustAnchorExpiring",
         "WebhookCertificateExpiring",
+        "ProxyCertificatesNotRenewed",
         "CanaryFailed",
         "CanaryStuck",
-        "LinkerdControlPlaneDown",
-        "FlaggerDown",
-        "PrometheusTargetsDown",
+        "CanaryGateWaiting",
+        "PrometheusDiskFillingUp",
+        "PrometheusDiskAlmostFull",
+        "PrometheusVolumeStatsMissing",
     }
     assert rules["LinkerdIdentityIssuerExpiring"]["expr"] == "issuer_cert_ttl_seconds < 24 * 3600"
-    assert rules["CertificateNotReady"]["for"] == "15m"
-    assert "< 30 * 86400" in rules["WebhookCertificateExpiring"]["expr"]
-    assert 'namespace=~"linkerd|linkerd-viz"' in rules["WebhookCertificateExpiring"]["expr"]
     # The identity issuer (linkerd, 48 h by design) must not match: only webhook certificates.
-    assert 'issuer_name="webhook-issuer"' in rules["WebhookCertificateExpiring"]["expr"]
+    webhook = rules["WebhookCertificateExpiring"]["expr"]
+    assert 'namespace=~"linkerd|linkerd-viz"' in webhook
+    assert 'issuer_name="webhook-issuer"' in webhook
     # No metric carries the anchor's expiry: the rule holds the anchor's own expiry time.
     anchor = rules["TrustAnchorExpiring"]
     expiry = dt.datetime.fromisoformat(runs["prod"].outputs["trustAnchorExpiry"])
@@ -82,35 +99,24 @@ def test_the_platform_alerts_on_what_breaks_it(runs: dict[str, Run]) -> None:
     assert anchor["labels"]["generation"] == "1"
 
 
+def test_every_alert_links_its_runbook_section(stack_run: Run) -> None:
+    for rule in alert_rules(stack_run):
+        url = rule["annotations"]["runbook_url"]
+        assert url == f"docs/runbook.md#{rule['alert'].lower()}", rule["alert"]
+    custom = run_program(
+        "dev", {"runbookUrl": "https://git.example.com/p/blob/main/docs/runbook.md"}
+    )
+    (heartbeat,) = [r for r in alert_rules(custom) if r["alert"] == "Heartbeat"]
+    assert heartbeat["annotations"]["runbook_url"].startswith("https://git.example.com/p/blob/")
+
+
+def test_disk_rules_only_where_there_is_a_volume(runs: dict[str, Run]) -> None:
+    for stack, has_volume in (("dev", False), ("local", False), ("prod", True)):
+        names = {rule["alert"] for rule in alert_rules(runs[stack])}
+        assert ("PrometheusDiskFillingUp" in names) is has_volume, stack
+
+
 def test_a_rotation_alerts_on_both_anchors() -> None:
     run = run_program("dev", {"trustAnchorGenerations": [1, 2]})
     anchors = [r for r in alert_rules(run) if r["alert"] == "TrustAnchorExpiring"]
     assert sorted(r["labels"]["generation"] for r in anchors) == ["1", "2"]
-
-
-def test_alerts_go_to_the_stacks_webhook_through_a_mounted_secret() -> None:
-    run = run_program(
-        "dev", {"alertProvider": "slack", "alertChannel": "ops"}, secrets=WEBHOOK_SECRETS
-    )
-    alertmanager = prometheus(run)["alertmanager"]
-    (receiver,) = alertmanager["config"]["receivers"]
-    assert receiver["slack_configs"] == [
-        {"api_url_file": "/etc/alertmanager/secrets/url", "channel": "#ops", "send_resolved": True}
-    ]
-    (mount,) = alertmanager["extraSecretMounts"]
-    assert (mount["secretName"], mount["mountPath"]) == (
-        "alertmanager-webhook",
-        "/etc/alertmanager/secrets",
-    )
-    assert "hooks.slack.com" not in str(alertmanager), "the URL belongs in the Secret only"
-    teams = prometheus(run_program("dev", {"alertProvider": "msteams"}, secrets=WEBHOOK_SECRETS))[
-        "alertmanager"
-    ]["config"]["receivers"][0]
-    assert teams["msteams_configs"][0]["webhook_url_file"] == "/etc/alertmanager/secrets/url"
-
-
-def test_without_a_webhook_alerts_are_silent_but_kept(runs: dict[str, Run]) -> None:
-    alertmanager = prometheus(runs["dev"])["alertmanager"]
-    assert alertmanager["enabled"] is True
-    assert alertmanager["config"]["receivers"] == [{"name": "platform"}]
-    assert "extraSecretMounts" not in alertmanager
