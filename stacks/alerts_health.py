@@ -34,6 +34,7 @@ class Component:
     """One platform component and the `up` series of its pods."""
 
     alert: str
+    name: str
     namespace: str
     selector: str
     """Label matchers of its targets' `up` series."""
@@ -55,6 +56,7 @@ def _annotated_pod(namespace: str, label: str, value: str) -> str:
 COMPONENTS = (
     Component(
         "LinkerdIdentityDown",
+        "Linkerd identity",
         LINKERD_NAMESPACE,
         _linkerd("identity"),
         "proxies get no certificates: new meshed pods never become ready, running ones lose "
@@ -62,12 +64,14 @@ COMPONENTS = (
     ),
     Component(
         "LinkerdDestinationDown",
+        "Linkerd destination",
         LINKERD_NAMESPACE,
         _linkerd("destination"),
         "proxies cannot resolve services or traffic splits: new connections fail",
     ),
     Component(
         "LinkerdProxyInjectorDown",
+        "Linkerd's proxy injector",
         LINKERD_NAMESPACE,
         _linkerd("proxy-injector"),
         "with meshHighAvailability (webhook Fail) every meshed pod creation is refused; "
@@ -75,12 +79,14 @@ COMPONENTS = (
     ),
     Component(
         "LinkerdSPValidatorDown",
+        "Linkerd's ServiceProfile validator",
         LINKERD_NAMESPACE,
         _linkerd("sp-validator"),
         "ServiceProfile writes are refused or unchecked",
     ),
     Component(
         "LinkerdPolicyDown",
+        "Linkerd policy",
         LINKERD_NAMESPACE,
         _linkerd("policy"),
         "proxies get no authorization policy and HTTPRoute writes are refused: Flagger cannot "
@@ -88,6 +94,7 @@ COMPONENTS = (
     ),
     Component(
         "CertManagerControllerDown",
+        "cert-manager's controller",
         CERT_MANAGER_NAMESPACE,
         _annotated_pod(CERT_MANAGER_NAMESPACE, "app_kubernetes_io_component", "controller"),
         "no certificate is renewed (the identity issuer lives 48 h) and the certificate "
@@ -95,12 +102,14 @@ COMPONENTS = (
     ),
     Component(
         "CertManagerWebhookDown",
+        "cert-manager's webhook",
         CERT_MANAGER_NAMESPACE,
         _annotated_pod(CERT_MANAGER_NAMESPACE, "app_kubernetes_io_component", "webhook"),
         "every write of a Certificate or Issuer is refused",
     ),
     Component(
         "CertManagerCAInjectorDown",
+        "cert-manager's CA injector",
         CERT_MANAGER_NAMESPACE,
         _annotated_pod(CERT_MANAGER_NAMESPACE, "app_kubernetes_io_component", "cainjector"),
         "renewed webhook CAs never reach the webhook configurations: the API server rejects "
@@ -108,18 +117,21 @@ COMPONENTS = (
     ),
     Component(
         "FlaggerDown",
+        "Flagger",
         FLAGGER_NAMESPACE,
         _annotated_pod(FLAGGER_NAMESPACE, "app_kubernetes_io_name", "flagger"),
         "no release is analysed, promoted or rolled back",
     ),
     Component(
         "AlertmanagerDown",
+        "Alertmanager",
         MONITORING_NAMESPACE,
         'job="alertmanager"',
         "no alert reaches anyone; the dead man's switch pages as the heartbeat stops",
     ),
     Component(
         "KubeStateMetricsDown",
+        "kube-state-metrics",
         MONITORING_NAMESPACE,
         f'job="kubernetes-service-endpoints", service="{KUBE_STATE_METRICS_SERVICE}"',
         "the Canary phase alerts (CanaryStuck, CanaryGateWaiting) go silent",
@@ -134,7 +146,7 @@ def component_rules(runbook: str) -> list[dict[str, Any]]:
             f"absent(up{{{c.selector}}} == 1)",
             "5m",
             "critical",
-            f"No pod of {c.alert.removesuffix('Down')} in {c.namespace} answers Prometheus "
+            f"No pod of {c.name} in {c.namespace} answers Prometheus "
             f"(crashing, Pending or gone): {c.consequence}. `kubectl -n {c.namespace} get pods`.",
             runbook,
             {"namespace": c.namespace},
