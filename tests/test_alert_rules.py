@@ -362,6 +362,7 @@ def test_the_heartbeat_always_fires(runs: dict[str, Run]) -> None:
 def test_the_trust_anchor_alert_fires_60_days_ahead(runs: dict[str, Run]) -> None:
     (anchor,) = rules_named(runs["prod"], "TrustAnchorExpiring")
     expiry = datetime.fromisoformat(runs["prod"].outputs["trustAnchorExpiry"])
+    assert f"vector({int(expiry.timestamp())} - time())" in anchor["expr"]
     days = int(expiry.timestamp()) // 86400
     labels = {"severity": "critical", "generation": "1"}
     # One evaluation a day from 1970: no series needed, the rule holds the expiry itself.

@@ -37,23 +37,78 @@ _NOTIFIER = {"send_resolved", "http_config"}
 V034_FIELDS: dict[str, set[str]] = {
     "slack_configs": _NOTIFIER
     | set(
-        "api_url api_url_file app_token app_token_file app_url channel username color title "
-        "title_link pretext text message_text fields short_fields footer fallback callback_id "
-        "icon_emoji icon_url image_url thumb_url link_names mrkdwn_in actions update_message "
-        "timeout".split()
+        [
+            "api_url",
+            "api_url_file",
+            "app_token",
+            "app_token_file",
+            "app_url",
+            "channel",
+            "username",
+            "color",
+            "title",
+            "title_link",
+            "pretext",
+            "text",
+            "message_text",
+            "fields",
+            "short_fields",
+            "footer",
+            "fallback",
+            "callback_id",
+            "icon_emoji",
+            "icon_url",
+            "image_url",
+            "thumb_url",
+            "link_names",
+            "mrkdwn_in",
+            "actions",
+            "update_message",
+            "timeout",
+        ]
     ),
     "msteamsv2_configs": _NOTIFIER | {"webhook_url", "webhook_url_file", "title", "text"},
     "webhook_configs": _NOTIFIER | {"url", "url_file", "max_alerts", "timeout", "payload"},
     "pagerduty_configs": _NOTIFIER
     | set(
-        "service_key service_key_file routing_key routing_key_file url client client_url "
-        "description details images links source severity class component group "
-        "timeout".split()
+        [
+            "service_key",
+            "service_key_file",
+            "routing_key",
+            "routing_key_file",
+            "url",
+            "client",
+            "client_url",
+            "description",
+            "details",
+            "images",
+            "links",
+            "source",
+            "severity",
+            "class",
+            "component",
+            "group",
+            "timeout",
+        ]
     ),
     "opsgenie_configs": _NOTIFIER
     | set(
-        "api_key api_key_file api_url message description source details entity responders "
-        "actions tags note priority update_alerts".split()
+        [
+            "api_key",
+            "api_key_file",
+            "api_url",
+            "message",
+            "description",
+            "source",
+            "details",
+            "entity",
+            "responders",
+            "actions",
+            "tags",
+            "note",
+            "priority",
+            "update_alerts",
+        ]
     ),
 }
 # Where each integration may read its credential from a file (the inline field would put the
@@ -78,12 +133,33 @@ TOP_LEVEL = {
     "event_recorder",
 }
 ROUTE = set(
-    "receiver group_by match match_re matchers mute_time_intervals active_time_intervals "
-    "continue routes group_wait group_interval repeat_interval labels".split()
+    [
+        "receiver",
+        "group_by",
+        "match",
+        "match_re",
+        "matchers",
+        "mute_time_intervals",
+        "active_time_intervals",
+        "continue",
+        "routes",
+        "group_wait",
+        "group_interval",
+        "repeat_interval",
+        "labels",
+    ]
 )
 INHIBIT = set(
-    "name source_match source_match_re source_matchers target_match target_match_re "
-    "target_matchers equal".split()
+    [
+        "name",
+        "source_match",
+        "source_match_re",
+        "source_matchers",
+        "target_match",
+        "target_match_re",
+        "target_matchers",
+        "equal",
+    ]
 )
 KINDS = {
     "slack": ("slack_configs", RECEIVER_SECRETS["alertReceiverSecret"]),

@@ -10,7 +10,7 @@ import yaml
 
 from stacks.manifests import MANIFESTS
 from stacks.telemetry import prometheus_memory_mib
-from tests.harness import WEBHOOK_SECRETS, Run, run_program
+from tests.harness import Run, run_program
 from tests.metric_catalogue import problems
 from tests.metric_usage import dashboard_queries, provisioned_dashboards, proxy_metrics_used
 
