@@ -12,7 +12,12 @@ from stacks.manifests import MANIFESTS
 from stacks.telemetry import prometheus_memory_mib
 from tests.harness import Run, run_program
 from tests.metric_catalogue import problems
-from tests.metric_usage import dashboard_queries, provisioned_dashboards, proxy_metrics_used
+from tests.metric_usage import (
+    dashboard_queries,
+    metric_names,
+    provisioned_dashboards,
+    proxy_metrics_used,
+)
 
 TEMPLATE = "kubernetes:flagger.app/v1beta1:MetricTemplate"
 
@@ -48,6 +53,34 @@ def test_the_proxy_keeps_exactly_what_consumers_read(runs: dict[str, Run]) -> No
     assert keep["action"] == "keep" and keep["source_labels"] == ["__name__"]
     assert set(keep["regex"].strip("()").split("|")) == set(kept)
     assert "response_total" in kept and "response_latency_ms_bucket" in kept, "the analysis"
+
+
+@pytest.mark.parametrize(
+    ("job", "family"),
+    [
+        ("kubernetes-nodes-cadvisor", ("container_", "machine_")),
+        ("kubernetes-nodes", ("kubelet_",)),
+    ],
+)
+def test_node_jobs_keep_exactly_what_is_queried(
+    job: str, family: tuple[str, ...], runs: dict[str, Run]
+) -> None:
+    run = runs["prod"]
+    queries = [q for board in provisioned_dashboards() for q in dashboard_queries(board)]
+    queries += [rule["expr"] for rule in alert_rules(run)]
+    used = {m for m in metric_names(queries) if m.startswith(family)}
+    (keep,) = prometheus(run)["scrapeConfigs"][job]["metric_relabel_configs"]
+    assert keep["action"] == "keep" and keep["source_labels"] == ["__name__"]
+    assert set(keep["regex"].strip("()").split("|")) == used, job
+    assert used, f"{job}: nothing queries it; disable the job instead"
+
+
+def test_node_job_intervals_fit_their_queries(runs: dict[str, Run]) -> None:
+    jobs = prometheus(runs["prod"])["scrapeConfigs"]
+    # Linkerd's Kubernetes dashboard rates cAdvisor counters over [1m]: at least 3 samples.
+    assert 60 // int(jobs["kubernetes-nodes-cadvisor"]["scrape_interval"].rstrip("s")) >= 3
+    # kubelet refreshes volume stats every minute; the disk rule looks 6 h back.
+    assert jobs["kubernetes-nodes"]["scrape_interval"] == "1m"
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
