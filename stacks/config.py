@@ -210,7 +210,8 @@ def _alert_receiver(r: Reader, environment: str, flagger_provider: str) -> Alert
             if flagger_provider in ("slack", "msteams")
             else ""
         )
-        r.problem("alertReceiver", kind, f"{allowed}; it must be chosen explicitly{hint}")
+        must = "prod's alerts must reach a person" if prod else "it must be chosen explicitly"
+        r.problem("alertReceiver", kind, f"{allowed}; {must}{hint}")
     elif kind == "none" and prod:
         r.problem(
             "alertReceiver",
