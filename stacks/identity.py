@@ -11,6 +11,7 @@ sequence of `pulumi up` runs over trustAnchorGenerations and issuerAnchorGenerat
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -79,7 +80,7 @@ class MeshIdentity(pulumi.ComponentResource):
         )
         self.anchor_expiries = {g: anchors[g][0].validity_end_time for g in sorted(anchors)}
         for generation, expiry in self.anchor_expiries.items():
-            expiry.apply(lambda end, g=generation: _warn(anchor_warning(g, end)))
+            expiry.apply(functools.partial(_warn_about, generation))
         signer = anchors[s.issuer_anchor_generation][1]
         self.issuer_ready = [
             certificate(
@@ -163,6 +164,8 @@ def anchor_warning(generation: int, end: str, now: datetime | None = None) -> st
     )
 
 
-def _warn(message: str | None) -> None:
+def _warn_about(generation: int, end: str) -> None:
+    """Logs anchor_warning, if any: `pulumi preview` and `up` show it."""
+    message = anchor_warning(generation, end)
     if message:
         pulumi.log.warn(message)
