@@ -51,7 +51,8 @@ def alertmanager_values(kind: str, dead_mans_switch: bool) -> dict[str, Any]:
                 "receiver": PERSON if kind != "none" else NOWHERE,
                 "group_by": ["alertname", "namespace"],
                 "group_wait": "30s",
-                "group_interval": "5m",
+                # group_interval stays the subchart's 5m (alertmanager 1.42.0 values.yaml): a
+                # failed notification is retried that often (AlertmanagerNotificationsFailing).
                 "repeat_interval": "4h",
                 "routes": [
                     {

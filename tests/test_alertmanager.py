@@ -239,6 +239,8 @@ def test_the_heartbeat_reaches_the_dead_mans_switch_every_minute(
     by_kind: dict[str, tuple[Run, dict[str, Any]]],
 ) -> None:
     _, config = by_kind["slack"]
+    # The subchart's default, which AlertmanagerNotificationsFailing's windows are sized on.
+    assert config["route"]["group_interval"] == "5m"
     (heartbeat,) = config["route"]["routes"]
     assert heartbeat["matchers"] == ['alertname="Heartbeat"']
     assert heartbeat["receiver"] == "dead-mans-switch"
