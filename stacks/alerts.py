@@ -72,6 +72,8 @@ class Watched:
     canaries: list[CanaryWatch]
     persistent_volume_claim: str | None
     """Prometheus's volume claim; None when its data is on an emptyDir."""
+    storage_bytes: int
+    """Size of Prometheus's volume, or of its emptyDir's sizeLimit."""
 
 
 def rules(
@@ -94,7 +96,9 @@ def rule_groups(expiries: dict[int, str], watched: Watched, runbook: str) -> dic
         "platform-targets": target_rules(runbook),
         "platform-certificates": _certificate_rules(expiries, watched.webhook_namespaces, runbook),
         "platform-delivery": _delivery_rules(watched.canaries, runbook),
-        "platform-storage": disk_rules(watched.persistent_volume_claim, runbook),
+        "platform-storage": disk_rules(
+            watched.persistent_volume_claim, watched.storage_bytes, runbook
+        ),
     }
     return {"groups": [{"name": name, "rules": found} for name, found in groups.items() if found]}
 

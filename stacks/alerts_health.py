@@ -232,18 +232,39 @@ def watcher_rules(runbook: str) -> list[dict[str, Any]]:
     ]
 
 
-def disk_rules(claim: str | None, runbook: str) -> list[dict[str, Any]]:
-    """Prometheus's volume: predicted full, nearly full, or its usage not measured at all.
+def disk_rules(claim: str | None, storage_bytes: int, runbook: str) -> list[dict[str, Any]]:
+    """Prometheus's storage: its own data past what retention allows (every stack), and, on a
+    volume, the volume predicted full, nearly full, or its usage not measured at all.
 
-    kubelet reports volume stats for persistent volume claims only (not an emptyDir), so an
-    emptyDir Prometheus has none; there retentionSize below the emptyDir's sizeLimit bounds it.
+    Size-based retention counts the head (WAL and head chunks) and the blocks (prometheus
+    v3.14.0 tsdb/db.go BeyondSizeRetention) but can only delete blocks, so a head that outgrows
+    it fills the disk. kubelet reports volume stats for persistent volume claims only, not for an
+    emptyDir, whose limit is its sizeLimit (stacks/telemetry.py sets it to the same size).
     """
+    # Prometheus's own gauges (tsdb/db.go, tsdb/head.go, tsdb/wlog/wlog.go), job prometheus.
+    used = (
+        "prometheus_tsdb_storage_blocks_bytes + prometheus_tsdb_head_chunks_storage_size_bytes "
+        "+ prometheus_tsdb_wal_storage_size_bytes"
+    )
+    found = [
+        rule(
+            "PrometheusStorageOverRetention",
+            f"({used}) / {storage_bytes} > 0.9",
+            "30m",
+            "critical",
+            "Prometheus's data fills {{ $value | humanizePercentage }} of its storage although "
+            "retentionSize is 80%: the WAL or head outgrew retention, and a full disk (or, "
+            "without a volume, an evicted pod) stops alerting and Flagger's analysis.",
+            runbook,
+        )
+    ]
     if claim is None:
-        return []
+        return found
     volume = f'namespace="{MONITORING_NAMESPACE}", persistentvolumeclaim="{claim}"'
     available = f"kubelet_volume_stats_available_bytes{{{volume}}}"
     capacity = f"kubelet_volume_stats_capacity_bytes{{{volume}}}"
     return [
+        *found,
         rule(
             "PrometheusDiskFillingUp",
             # At the last 6 hours' rate the volume is full within 4 days, and already a quarter

@@ -121,6 +121,7 @@ class Telemetry(pulumi.ComponentResource):
             webhook_namespaces=[args.linkerd_namespace, VIZ_NAMESPACE],
             canaries=args.canaries,
             persistent_volume_claim=PROMETHEUS_CLAIM if s.prometheus_persistence else None,
+            storage_bytes=storage_mebibytes(s.prometheus_storage_size) * 1024**2,
         )
         alerting_rules = rules(args.anchor_expiries, watched, alerts.runbook_url)
         release(
@@ -219,9 +220,13 @@ def _prometheus_values(
 def retention_size(storage_size: str) -> str:
     """`server.retentionSize` for a volume of `storage_size` (20Gi, 500Mi): 80% of it, in
     Prometheus's units (its MB/GB/TB are powers of two, like Mi/Gi/Ti)."""
+    return f"{int(storage_mebibytes(storage_size) * RETENTION_SIZE_SHARE)}MB"
+
+
+def storage_mebibytes(storage_size: str) -> int:
+    """A prometheusStorageSize (validated: digits then Mi, Gi or Ti) in MiB."""
     number, unit = int(storage_size[:-2]), storage_size[-2:]
-    mebibytes = number * {"Mi": 1, "Gi": 1024, "Ti": 1024 * 1024}[unit]
-    return f"{int(mebibytes * RETENTION_SIZE_SHARE)}MB"
+    return number * {"Mi": 1, "Gi": 1024, "Ti": 1024 * 1024}[unit]
 
 
 def canary_phase_metrics() -> dict[str, Any]:

@@ -114,6 +114,9 @@ METRICS: dict[str, frozenset[str]] = {
     "prometheus_notifications_alertmanagers_discovered": frozenset(SCRAPE),
     "prometheus_config_last_reload_successful": frozenset(SCRAPE),
     "prometheus_rule_evaluation_failures_total": frozenset(SCRAPE | {"rule_group"}),
+    "prometheus_tsdb_storage_blocks_bytes": frozenset(SCRAPE),
+    "prometheus_tsdb_head_chunks_storage_size_bytes": frozenset(SCRAPE),
+    "prometheus_tsdb_wal_storage_size_bytes": frozenset(SCRAPE),
     # Alertmanager v0.34.0 notify/metrics.go (job alertmanager adds namespace and pod).
     "alertmanager_notifications_failed_total": frozenset(
         SCRAPE | {"namespace", "pod", "integration", "reason"}

@@ -453,6 +453,28 @@ def test_missing_volume_stats_are_alerted(runs: dict[str, Run]) -> None:
     )
 
 
+@pytest.mark.parametrize(("stack", "size_gib"), [("prod", 50), ("dev", 20), ("local", 20)])
+def test_data_outgrowing_retention_is_alerted_in_every_stack(
+    stack: str, size_gib: int, runs: dict[str, Run]
+) -> None:
+    def storage(blocks: float, wal: float, chunks: float) -> list[dict[str, str]]:
+        job = {"job": "prometheus", "instance": "localhost:9090"}
+        return [
+            series("prometheus_tsdb_storage_blocks_bytes", job, f"{int(blocks * GIB)}x60"),
+            series("prometheus_tsdb_wal_storage_size_bytes", job, f"{int(wal * GIB)}x60"),
+            series(
+                "prometheus_tsdb_head_chunks_storage_size_bytes", job, f"{int(chunks * GIB)}x60"
+            ),
+        ]
+
+    # Blocks at retentionSize (80%), the head 12% more: 92% of the volume or emptyDir.
+    over = storage(0.8 * size_gib, 0.08 * size_gib, 0.04 * size_gib)
+    expected = [{"severity": "critical", "job": "prometheus", "instance": "localhost:9090"}]
+    verdict(runs[stack], "PrometheusStorageOverRetention", Case(over, "45m", expected))
+    within = storage(0.7 * size_gib, 0.05 * size_gib, 0.02 * size_gib)
+    verdict(runs[stack], "PrometheusStorageOverRetention", Case(within, "45m", []))
+
+
 # ---- every rule covered, every file valid ----
 
 COVERED = {
@@ -465,6 +487,7 @@ COVERED = {
     "PrometheusDiskFillingUp",
     "PrometheusDiskAlmostFull",
     "PrometheusVolumeStatsMissing",
+    "PrometheusStorageOverRetention",
 }
 
 
