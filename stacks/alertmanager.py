@@ -56,7 +56,8 @@ def alertmanager_values(kind: str, dead_mans_switch: bool) -> dict[str, Any]:
                 "repeat_interval": "4h",
                 "routes": [
                     {
-                        # Posted every minute while it fires (repeat_interval), whatever else does.
+                        # Re-sent once a minute has passed since the last send, checked every
+                        # minute: a post every one to two minutes (v0.34.0 dedup_stage.go).
                         "matchers": [f'alertname="{HEARTBEAT}"'],
                         "receiver": switch,
                         "group_wait": "0s",

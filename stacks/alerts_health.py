@@ -197,7 +197,7 @@ def watcher_rules(runbook: str) -> list[dict[str, Any]]:
             "vector(1)",
             "0s",
             "none",
-            "Always firing. Alertmanager posts it to the dead man's switch every minute; when it "
+            "Always firing. Alertmanager posts it to the dead man's switch every 1-2 minutes; when it "
             "stops arriving, Prometheus, Alertmanager, the cluster or the receiver is broken.",
             runbook,
         ),
