@@ -26,6 +26,8 @@ _TEXT = (
     "{{ range .Alerts }}{{ .Annotations.description }}\n"
     "Runbook: {{ .Annotations.runbook_url }}\n{{ end }}"
 )
+# PagerDuty's incident summary is one line.
+_SUMMARY = "{{ .CommonLabels.alertname }}: {{ .CommonAnnotations.description }}"
 
 
 def alertmanager_values(kind: str, dead_mans_switch: bool) -> dict[str, Any]:
@@ -116,9 +118,6 @@ def _integration(kind: str) -> dict[str, Any]:
             ]
         }
     return {}
-
-
-_SUMMARY = "{{ .CommonLabels.alertname }}: {{ .CommonAnnotations.description }}"
 
 
 def secret_data(receiver: Any | None, dead_mans_switch: Any | None) -> dict[str, Any]:

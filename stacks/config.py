@@ -228,6 +228,8 @@ def _alert_receiver(r: Reader, environment: str, flagger_provider: str) -> Alert
             f"{_RECEIVER_SECRETS[kind]} when alertReceiver is {kind}, set with "
             "`pulumi config set --secret alertReceiverSecret <value>`",
         )
+    if kind == "none" and secret is not None:
+        r.warn("alertReceiverSecret", "is set, but alertReceiver is none: nothing reads it")
     switch = r.secret("deadMansSwitchUrl", check=v.https_url)
     if switch is None and prod:
         r.problem(

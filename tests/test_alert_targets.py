@@ -86,3 +86,11 @@ def test_each_component_alert_selects_pods_the_stack_runs(
     assert len(found) == 1, (
         f"{component.alert}: {component.selector} matches {len(found)} targets' pods"
     )
+
+
+def test_every_job_the_component_alerts_read_is_scraped(prod: StackRender) -> None:
+    jobs = prod.run.release("prometheus").inputs["values"]["scrapeConfigs"]
+    for component in COMPONENTS:
+        job = dict(_PAIR.findall(component.selector))["job"]
+        # A job the values do not list is one of the chart's defaults, enabled.
+        assert jobs.get(job, {}).get("enabled", True), f"{component.alert}: job {job} is off"
