@@ -56,7 +56,6 @@ telemetry = Telemetry(
     TelemetryArgs(
         settings=settings.telemetry,
         mesh=settings.mesh,
-        delivery=settings.delivery,
         linkerd_namespace=mesh.namespace,
         mesh_ready=mesh.control_plane,
         cert_manager=mesh.cert_manager,

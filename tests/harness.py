@@ -253,8 +253,14 @@ WEBHOOK_SECRETS = {"alertWebhookUrl": "https://hooks.slack.com/services/T000/B00
 # What a user must set before a stack's first `pulumi up` (README, "Prod"); the committed file
 # ships no made-up address range, so the program refuses prod without one.
 SET_BY_USER: dict[str, dict[str, Any]] = {
-    "prod": {"apiServerAuthorizedIpRanges": ["203.0.113.0/24"]},
+    "prod": {"apiServerAuthorizedIpRanges": ["203.0.113.0/24"], "alertReceiver": "slack"},
 }
+# ... and the secrets prod refuses to run without (`pulumi config set --secret`, README "Alerts").
+RECEIVER_SECRETS = {
+    "alertReceiverSecret": "https://hooks.slack.com/services/T000/B000/RECEIVERTOKEN",
+    "deadMansSwitchUrl": "https://hc-ping.com/00000000-0000-0000-0000-00000000d5a1",
+}
+SECRETS_SET_BY_USER: dict[str, dict[str, str]] = {"prod": RECEIVER_SECRETS}
 
 
 def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, str]:
@@ -283,7 +289,10 @@ def run_program(
     recording = RecordingMocks(run)
     config = stack_config(stack, overrides)
     secret_keys = []
-    for key, value in (secrets or {}).items():
+    # An override replaces (or, as None, removes) a secret the user set.
+    user_set = SECRETS_SET_BY_USER.get(stack, {})
+    given = {k: v for k, v in user_set.items() if k not in (overrides or {})} | (secrets or {})
+    for key, value in given.items():
         config[f"{NAME}:{key}"] = value
         secret_keys.append(f"{NAME}:{key}")
     pulumi.runtime.set_all_config(config, secret_keys)

@@ -162,6 +162,7 @@ REJECTED = [
     ("dev", {"canaryInterval": "soon"}, "canaryInterval", "seconds or minutes"),
     ("dev", {"canaryProgressDeadlineSeconds": 10}, "canaryProgressDeadlineSeconds", "60-3600"),
     ("dev", {"alertProvider": "pagerduty"}, "alertProvider", "none | slack | msteams"),
+    ("dev", {"alertReceiver": "pager"}, "alertReceiver", "slack | msteams | webhook"),
     ("dev", {"flaggerReplicas": 4}, "flaggerReplicas", "1-3"),
 ]
 
