@@ -32,8 +32,8 @@ NAME = "progressive-delivery"
 TODAY = date(2026, 9, 1)
 
 # Fixture stacks, independent of the user's Pulumi.<stack>.yaml: what the committed ones hold,
-# plus what a user sets before deploying prod (its authorized ranges).
-DEV: dict[str, Any] = {f"{NAME}:environment": "dev"}
+# plus what a user sets before deploying prod (its authorized ranges, receiver and switch).
+DEV: dict[str, Any] = {f"{NAME}:environment": "dev", f"{NAME}:alertReceiver": "none"}
 PROD: dict[str, Any] = {
     f"{NAME}:environment": "prod",
     f"{NAME}:skuTier": "Standard",
@@ -46,6 +46,9 @@ PROD: dict[str, Any] = {
     f"{NAME}:availabilityZones": ["1", "2", "3"],
     f"{NAME}:meshHighAvailability": True,
     f"{NAME}:apiServerAuthorizedIpRanges": ["198.51.100.0/24"],
+    f"{NAME}:alertReceiver": "slack",
+    f"{NAME}:alertReceiverSecret": {"secure": "v1:cm91dGluZy1rZXk="},
+    f"{NAME}:deadMansSwitchUrl": {"secure": "v1:aHR0cHM6Ly9oYy1waW5nLmNvbQ=="},
 }
 EGRESS_ADDRESS = "198.51.100.7"
 

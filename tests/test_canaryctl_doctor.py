@@ -66,7 +66,15 @@ def test_old_tools_fail(stacks):
 def test_python_m_canaryctl_doctor_without_any_tool(tmp_path):
     """As on a fresh machine: nothing on PATH, so every tool fails with its fix and exit is 3."""
     project(tmp_path, "dev", DEV)
-    project(tmp_path, "local", {f"{NAME}:environment": "local", f"{NAME}:kubeContext": "kind"})
+    project(
+        tmp_path,
+        "local",
+        {
+            f"{NAME}:environment": "local",
+            f"{NAME}:kubeContext": "kind",
+            f"{NAME}:alertReceiver": "none",
+        },
+    )
     for stack in ("dev", "local"):
         result = subprocess.run(
             [sys.executable, "-m", "canaryctl", "doctor", "--stack", stack],
@@ -128,18 +136,23 @@ def test_everything_passes_on_a_ready_subscription(stacks):
 
 
 def test_a_config_pulumi_up_refuses_gets_no_advice(stacks, tmp_path):
-    """The committed prod file without its ranges, as a new user has it: the program's own list,
-    the tools, and nothing that would advise on values the program refuses."""
+    """The committed prod file without its ranges, receiver and switch, as a new user has it: the
+    program's own list, the tools, and nothing that would advise on values the program refuses."""
     project(tmp_path, "prod", {f"{NAME}:environment": "prod", f"{NAME}:skuTier": "Standard"})
     runner = FakeRunner()
     result = run_doctor("prod", runner)
     assert result.code == 3
     status, line, fix = result.checks["stack config"]
     assert status == "FAIL"
-    assert line.startswith("the program refuses Pulumi.prod.yaml (1 problem)")
+    assert line.startswith("the program refuses Pulumi.prod.yaml (3 problems)")
     assert fix.startswith("correct Pulumi.prod.yaml")
-    (problem,) = result.details["stack config"]
-    assert problem.startswith(f"{NAME}:apiServerAuthorizedIpRanges: got []; allowed: in prod")
+    keys = sorted(p.split(": ", 1)[0] for p in result.details["stack config"])
+    assert keys == [
+        f"{NAME}:{key}"
+        for key in ("alertReceiver", "apiServerAuthorizedIpRanges", "deadMansSwitchUrl")
+    ]
+    ranges = next(p for p in result.details["stack config"] if "apiServerAuthorized" in p)
+    assert ranges.startswith(f"{NAME}:apiServerAuthorizedIpRanges: got []; allowed: in prod")
     assert result.checks["kubectl"][0] == "PASS"
     for check in ("azure login", "vcpu quota", "api server access", "kubectl skew"):
         assert result.checks[check] == (

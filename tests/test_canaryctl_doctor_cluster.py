@@ -39,6 +39,7 @@ def local_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kubeconfig: P
         "progressive-delivery:environment": "local",
         "progressive-delivery:kubeContext": "fake",
         "progressive-delivery:kubeconfigPath": str(kubeconfig),
+        "progressive-delivery:alertReceiver": "none",
     }
     monkeypatch.chdir(project(tmp_path, "local", config))
 
