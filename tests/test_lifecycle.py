@@ -21,7 +21,7 @@ import pytest
 from stacks.config_services import SERVICES_DIR_ENV
 from tests.harness import ROOT, Run, run_program
 from tests.lifecycle.aks import live_cluster
-from tests.lifecycle.engine import Res, State, destroy, plan_update
+from tests.lifecycle.engine import Res, State, changed_keys, destroy, ignoring, plan_update
 from tests.lifecycle.flagger import FINALIZER
 from tests.lifecycle.world import FOREIGN_NAMESPACES, World
 from tests.render_check import committed, render_stack
@@ -328,3 +328,32 @@ def _foreign_untouched(w: World) -> None:
             return
         assert w.cluster.get("Namespace", "", name) is not None, f"deleted foreign namespace {name}"
     assert w.cluster.get("Deployment", "team-a", "their-app") is not None
+
+
+def test_a_new_anchor_validity_never_swaps_a_running_anchor() -> None:
+    """pulumi-tls replaces a certificate on any input change; the anchor ignores its validity,
+    so the engine sends the old one (processIgnoreChanges) and the generation's anchor stays."""
+    before = run_program("dev", {"trustAnchorValidityDays": 3650})
+    after = run_program("dev", {"trustAnchorValidityDays": 1825})
+    old = State.of(before).by_urn
+    anchor = next(r for r in State.of(after).resources if r.name == "mesh-identity-anchor-g1")
+    assert anchor.inputs["validityPeriodHours"] != old[anchor.urn].inputs["validityPeriodHours"]
+    sent = ignoring(old[anchor.urn], anchor)
+    # What still differs is the key the mocks generate anew each run (an engine keeps it).
+    assert changed_keys(old[anchor.urn], sent) in ([], ["privateKeyPem"])
+
+
+@pytest.mark.parametrize("key", ["clusterName", "resourceGroupName"])
+def test_another_cluster_name_in_prod_is_refused_by_the_clusters_protection(key: str) -> None:
+    """Another name is another cluster: a replacement, which `protect` refuses before it starts
+    (step_generator.go continueStepsFromDiff)."""
+    value = "aks-other" if key == "clusterName" else "rg-other"
+    before, after = (
+        stage("prod", services_of(REMOVED)),
+        run_program("prod", {key: value, "services": REMOVED}),
+    )
+    w = world("prod", before)
+    plan = plan_update(State.of(before), State.of(after), replace_keys, w.provider_delete)
+    protected = "cluster-aks" if key == "clusterName" else "cluster-rg"
+    assert any(protected in e and "protected" in e for e in plan.errors), plan.errors
+    assert w.calls == [], "the engine bails before any step"

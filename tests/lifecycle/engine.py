@@ -29,6 +29,7 @@ Read in pulumi/pulumi at master 1b5949891b (2026-08-21, after v3.259.0, with #23
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,7 @@ class Res:
     retain_on_delete: bool
     delete_before_replace: bool
     inputs: dict[str, Any] = field(compare=False, hash=False)
+    ignore_changes: tuple[str, ...] = ()
 
     @staticmethod
     def of(r: Registration) -> Res:
@@ -72,6 +74,7 @@ class Res:
             retain_on_delete=r.retain_on_delete,
             delete_before_replace=r.delete_before_replace,
             inputs=r.inputs,
+            ignore_changes=tuple(r.ignore_changes),
         )
 
     def __str__(self) -> str:
@@ -276,12 +279,23 @@ ReplaceKeys = Callable[[Res, Res], list[str]]
 """A provider's Diff: the input keys whose change forces a replacement (old, new)."""
 
 
-def changed_keys(old: Res, new: Res, ignore: Iterable[str] = ()) -> list[str]:
-    """Top-level inputs that differ, after processIgnoreChanges (ignored keys keep old values)."""
-    skip = {
-        path.split(".")[0].split("[")[0] for path in ignore if "." not in path and "[" not in path
-    }
-    keys = (set(old.inputs) | set(new.inputs)) - skip
+def ignoring(old: Res, new: Res) -> Res:
+    """processIgnoreChanges: an ignored top-level input takes its old value (nested paths, which
+    only the provider's own diff reads, are left to `replace_keys`)."""
+    inputs = dict(new.inputs)
+    for path in new.ignore_changes:
+        if "." in path or "[" in path:
+            continue
+        if path in old.inputs:
+            inputs[path] = old.inputs[path]
+        else:
+            inputs.pop(path, None)
+    return dataclasses.replace(new, inputs=inputs)
+
+
+def changed_keys(old: Res, new: Res) -> list[str]:
+    """Top-level inputs that differ."""
+    keys = set(old.inputs) | set(new.inputs)
     return sorted(k for k in keys if old.inputs.get(k) != new.inputs.get(k))
 
 
@@ -290,7 +304,6 @@ def plan_update(
     new: State,
     replace_keys: ReplaceKeys,
     provider_delete: ProviderDelete,
-    ignore_changes: Callable[[Res], list[str]] = lambda r: [],
     cli: tuple[int, int, int] = DELETED_WITH_CASCADE,
     generated: set[str] | frozenset[str] = frozenset(),
 ) -> Plan:
@@ -309,12 +322,14 @@ def plan_update(
         if res.urn in dbr_deleted:
             plan.steps.append(Step("create-replacement", res.urn, "deleted before its replacement"))
             continue
+        res = ignoring(before, res)
         keys = replace_keys(before, res) if res.custom else []
         cascade = cli >= DELETED_WITH_CASCADE and res.deleted_with in replaced
         if keys or cascade:
             if before.protect and res.protect:
+                # Not a preview: the engine bails before any further step (result.BailErrorf).
                 plan.errors.append(f"unable to replace resource {res.urn} as it is protected")
-                continue
+                return plan
             replaced.add(res.urn)
             why = ", ".join(keys) if keys else f"deletedWith {res.deleted_with} is replaced"
             if res.delete_before_replace:
@@ -338,7 +353,7 @@ def plan_update(
                 plan.steps.append(Step("create-replacement", res.urn, why))
                 plan.steps.append(Step("delete-replaced (later)", res.urn, why))
             continue
-        if res.urn not in generated and changed_keys(before, res, ignore_changes(res)):
+        if res.urn not in generated and changed_keys(before, res):
             plan.steps.append(Step("update", res.urn, ", ".join(changed_keys(before, res))))
     # Deletes last: what the program no longer registers, and the replaced resources' old
     # instances (create-before-delete).
