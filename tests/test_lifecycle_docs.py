@@ -31,7 +31,8 @@ def test_every_row_names_the_test_that_pins_it() -> None:
     rows = [
         line
         for line in DOC.read_text().splitlines()
-        if line.startswith("| ") and not line.startswith(("| rule |", "| action |", "| key |"))
+        if line.startswith("| ")
+        and not line.startswith(("| rule |", "| action |", "| key |"))
         and not line.startswith(("| stack |", "| case |", "| what changed |"))
     ]
     assert rows
