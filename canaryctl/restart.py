@@ -157,6 +157,13 @@ def _stop(out: TextIO, done: int, found: Plan, code: int, workload: Workload) ->
 def rollout_status(kind: str, obj: dict[str, Any]) -> tuple[bool, str]:
     """(done, why not) as `kubectl rollout status` decides it (rollout_status.go)."""
     meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
+    strategy = (spec.get("updateStrategy") or {}).get("type", "RollingUpdate")
+    if kind in ("StatefulSet", "DaemonSet") and strategy != "RollingUpdate":
+        # kubectl: "rollout status is only available for RollingUpdate strategy type".
+        return (
+            False,
+            f"failed: its updateStrategy is {strategy}: it replaces pods only when they are deleted",
+        )
     if int(meta.get("generation") or 0) > int(status.get("observedGeneration") or 0):
         return False, "waiting for the rollout to be observed"
     if kind == "Deployment":

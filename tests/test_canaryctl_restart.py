@@ -149,3 +149,9 @@ def test_missing_rbac_is_a_one_line_error(api, tmp_path, capsys):
 def test_rollout_status_judges_as_kubectl_does(kind: str, status: dict, done: bool) -> None:
     obj = {"metadata": {"generation": 1}, "spec": {"replicas": 2}, "status": status}
     assert rollout_status(kind, obj)[0] is done
+
+
+def test_a_workload_that_never_rolls_by_itself_is_a_failure_not_a_wait() -> None:
+    obj = {"metadata": {"generation": 2}, "spec": {"updateStrategy": {"type": "OnDelete"}}}
+    done, why = rollout_status("StatefulSet", obj)
+    assert not done and why.startswith("failed: its updateStrategy is OnDelete")
