@@ -206,7 +206,7 @@ def test_prod_destroy_stops_before_it_deletes_or_forgets_anything() -> None:
     assert w.calls == [] and w.cluster.objects and w.azure
 
 
-def test_prod_destroy_after_unprotect_is_deves() -> None:
+def test_prod_destroy_after_unprotect_behaves_as_dev() -> None:
     """`pulumi state unprotect --all`, then `pulumi destroy`, as the README says."""
     run = stage("prod", services_of(REMOVED))
     w = world("prod", run)

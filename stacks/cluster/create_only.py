@@ -78,7 +78,7 @@ def check(namespace: str, stack: str, s: AksSettings, live: LiveCluster | None) 
     if not found:
         return False
     if s.protect:
-        listed = "\n".join(f"  - {_refusal(namespace, s, change)}" for change in found)
+        listed = "\n".join(f"  - {_refusal(namespace, change)}" for change in found)
         raise ConfigError(
             f"stack {stack} would replace its protected cluster {s.cluster_name} "
             f"({len(found)} create-only setting(s) changed); nothing was created:\n{listed}"
@@ -92,7 +92,7 @@ def check(namespace: str, stack: str, s: AksSettings, live: LiveCluster | None) 
     return True
 
 
-def _refusal(namespace: str, s: AksSettings, change: CreateOnlyChange) -> str:
+def _refusal(namespace: str, change: CreateOnlyChange) -> str:
     fix = (
         f"set it back to {change.running!r}"
         if change.configurable
