@@ -112,6 +112,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="close the rollback and promotion gates",
         description="Close both gates, e.g. after `abort --no-wait` or an interrupted promote.",
     )
+    restart = commands.add_parser(
+        "restart-mesh",
+        parents=[cluster],
+        help="restart every meshed workload (new proxies) without starting a release",
+        description="Give every Deployment, StatefulSet and DaemonSet with a Linkerd proxy new "
+        "pods, one at a time, waiting for each rollout: after a Linkerd upgrade or a trust-anchor "
+        "rotation. Flagger targets are left alone (a restart would start a canary release); "
+        "their primaries are restarted. Exit 0 when all rolled out, 2 when one did not within "
+        "--timeout, 3 when one failed.",
+    )
+    restart.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="only this namespace (repeatable; default: every namespace)",
+    )
+    restart.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="give up on a rollout after this long (default 300; 0 waits forever)",
+    )
+    restart.add_argument(
+        "--poll",
+        type=_positive,
+        default=DEFAULT_POLL_SECONDS,
+        metavar="SECONDS",
+        help=f"seconds between looks at a rollout (default {DEFAULT_POLL_SECONDS:g})",
+    )
+    restart.add_argument(
+        "--dry-run", action="store_true", help="list what would be restarted and stop"
+    )
     doctor = commands.add_parser(
         "doctor",
         help="preflight a stack before `pulumi up`: config, tools, Azure, the cluster",
@@ -180,6 +214,12 @@ def _run(args: argparse.Namespace) -> int:
     cluster = Cluster(target)
     if args.command == "status":
         return status.run(cluster, args.namespace, args.events, sys.stdout)
+    if args.command == "restart-mesh":
+        from canaryctl import restart
+
+        return restart.run(
+            cluster, args.namespace, args.timeout, args.poll, args.dry_run, sys.stdout
+        )
     namespace = (
         args.namespace or target.services.get(args.name) or _find(cluster, args.name, target)
     )

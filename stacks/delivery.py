@@ -41,8 +41,8 @@ class Delivery(pulumi.ComponentResource):
     """Flagger and its CRDs."""
 
     flagger: k8s.helm.v3.Release
-    """Canaries, metric templates and alert providers depend on this (CRDs, and Flagger
-    must outlive them on teardown to revert and release their finalizers)."""
+    """Canaries, metric templates and alert providers depend on this: its CRDs must exist first,
+    and on teardown they go before Flagger."""
 
     def __init__(
         self, name: str, args: DeliveryArgs, opts: pulumi.ResourceOptions | None = None

@@ -123,7 +123,10 @@ class MeshIdentity(pulumi.ComponentResource):
             validity_period_hours=args.settings.trust_anchor_validity_days * 24,
             early_renewal_hours=ANCHOR_EARLY_RENEWAL_DAYS * 24,
             allowed_uses=_CA_USES,
-            opts=child,
+            # pulumi-tls replaces a certificate when any input changes: a new
+            # trustAnchorValidityDays would swap this generation's anchor under every proxy, a
+            # rotation without the phase that trusts both. It applies to new generations.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["validityPeriodHours"]),
         )
         secret = k8s.core.v1.Secret(
             f"{name}-secret",

@@ -58,8 +58,6 @@ class TelemetryArgs:
     """Trust anchor generation -> expiry: alerted 60 days ahead."""
     canaries: list[CanaryWatch]
     """Canaries whose stalls are alerted."""
-    shared_cluster: bool
-    """The cluster is not the stack's own (local): keep a `monitoring` namespace on destroy."""
 
 
 class Telemetry(pulumi.ComponentResource):
@@ -86,8 +84,11 @@ class Telemetry(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=NAMESPACE, labels={"config.linkerd.io/admission-webhooks": "disabled"}
             ),
-            # An existing cluster may have had `monitoring` before: adopted, never deleted.
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.shared_cluster),
+            # Always the stack's own (a `monitoring` it did not create is refused before anything
+            # is created, stacks/existing_objects.py), so destroy deletes it, and with it what
+            # the charts leave behind: Alertmanager's volume claim (a StatefulSet's claims
+            # outlive it) and cert-manager's Secrets.
+            opts=child,
         )
         storage_class = None
         if s.zone_redundant_storage and s.prometheus_persistence:

@@ -263,7 +263,7 @@ CLUSTER_NOT_FOUND = error(
 
 Answer = Completed | Callable[[Sequence[str]], Completed]
 TOOL_VERSIONS: dict[tuple[str, ...], Answer] = {
-    ("pulumi", "version"): ok("v3.210.0\n"),
+    ("pulumi", "version"): ok("v3.272.0\n"),
     ("az", "version"): ok({"azure-cli": "2.77.0", "azure-cli-core": "2.77.0", "extensions": {}}),
     ("kubelogin", "--version"): ok(
         "kubelogin version\ngit hash: v0.2.9/1a2b3c\nGo version: go1.24.4\nPlatform: linux/amd64\n"

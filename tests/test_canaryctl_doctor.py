@@ -42,7 +42,7 @@ def test_missing_tools_fail_with_install_hints(stacks):
     assert checks["pulumi"] == (
         "FAIL",
         "not on PATH",
-        "install the Pulumi CLI 3.200 or newer: https://www.pulumi.com/docs/install/",
+        "install the Pulumi CLI 3.260 or newer: https://www.pulumi.com/docs/install/",
     )
     assert checks["az"][0:2] == ("FAIL", "not on PATH")
     assert "https://learn.microsoft.com/cli/azure/install-azure-cli" in checks["az"][2]
@@ -60,7 +60,21 @@ def test_missing_tools_fail_with_install_hints(stacks):
 def test_old_tools_fail(stacks):
     runner = FakeRunner(answers={("pulumi", "version"): ok("v3.150.2\n")})
     _, checks, _ = run("dev", runner)
-    assert checks["pulumi"][:2] == ("FAIL", "3.150.2 at /fake/bin/pulumi is older than 3.200.0")
+    assert checks["pulumi"][:2] == ("FAIL", "3.150.2 at /fake/bin/pulumi is older than 3.260.0")
+
+
+def test_a_cli_without_the_deleted_with_replacement_cascade_fails(in_checkout):
+    """3.259 keeps what went with a replaced cluster in state (docs/lifecycle.md)."""
+    runner = FakeRunner(answers={("pulumi", "version"): ok("v3.259.0\n")})
+    _, checks, _ = run("dev", runner)
+    assert checks["pulumi"] == (
+        "FAIL",
+        "3.259.0 at /fake/bin/pulumi is older than 3.260.0",
+        "install the Pulumi CLI 3.260 or newer: https://www.pulumi.com/docs/install/",
+    )
+    runner = FakeRunner(answers={("pulumi", "version"): ok("v3.260.0\n")})
+    _, checks, _ = run("local", runner)
+    assert checks["pulumi"] == ("PASS", "3.260.0 at /fake/bin/pulumi", "")
 
 
 def test_python_m_canaryctl_doctor_without_any_tool(tmp_path):

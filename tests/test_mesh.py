@@ -7,6 +7,7 @@ import datetime as dt
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from stacks.components.ownership import OWNER_LABEL, owner_id
 from stacks.config import HA_MIN_NODES
 from tests.harness import Run, run_program
 
@@ -64,6 +65,8 @@ def test_linkerd_namespace_has_what_the_chart_expects(stack_run: Run) -> None:
         "config.linkerd.io/admission-webhooks": "disabled",
         "linkerd.io/control-plane-ns": "linkerd",
         "pod-security.kubernetes.io/enforce": "privileged",
+        # What the stack created, so a later run (local stack) knows its own.
+        OWNER_LABEL: owner_id("progressive-delivery", stack_run.stack),
     }
     assert metadata["annotations"] == {"linkerd.io/inject": "disabled"}
 

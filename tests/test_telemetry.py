@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from stacks import config, telemetry
+from stacks.components.ownership import OWNER_LABEL, owner_id
 from tests.harness import Run
 
 PROMETHEUS_URL = "http://prometheus-server.monitoring.svc.cluster.local:80"
@@ -35,7 +36,10 @@ def test_monitoring_namespace_is_never_meshed(stack_run: Run) -> None:
         if r.inputs["metadata"]["name"] == stack_run.release("prometheus").inputs["namespace"]
     ]
     labels = namespace.inputs["metadata"]["labels"]
-    assert labels == {"config.linkerd.io/admission-webhooks": "disabled"}
+    assert labels == {
+        "config.linkerd.io/admission-webhooks": "disabled",
+        OWNER_LABEL: owner_id("progressive-delivery", stack_run.stack),
+    }
 
 
 def test_prometheus_scrapes_every_10s(stack_run: Run) -> None:
