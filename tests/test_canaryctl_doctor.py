@@ -63,7 +63,7 @@ def test_old_tools_fail(stacks):
     assert checks["pulumi"][:2] == ("FAIL", "3.150.2 at /fake/bin/pulumi is older than 3.260.0")
 
 
-def test_a_cli_without_the_deleted_with_replacement_cascade_fails(in_checkout):
+def test_a_cli_without_the_deleted_with_replacement_cascade_fails(stacks):
     """3.259 keeps what went with a replaced cluster in state (docs/lifecycle.md)."""
     runner = FakeRunner(answers={("pulumi", "version"): ok("v3.259.0\n")})
     _, checks, _ = run("dev", runner)
@@ -73,7 +73,7 @@ def test_a_cli_without_the_deleted_with_replacement_cascade_fails(in_checkout):
         "install the Pulumi CLI 3.260 or newer: https://www.pulumi.com/docs/install/",
     )
     runner = FakeRunner(answers={("pulumi", "version"): ok("v3.260.0\n")})
-    _, checks, _ = run("local", runner)
+    _, checks, _ = run("prod", runner)
     assert checks["pulumi"] == ("PASS", "3.260.0 at /fake/bin/pulumi", "")
 
 
