@@ -2,9 +2,10 @@
 
 import pulumi
 
-from stacks import config, services
-from stacks.cluster import AksCluster, AksClusterArgs
-from stacks.components.teardown import deleted_with
+from stacks import config, existing_objects, services
+from stacks.cluster import AksCluster, AksClusterArgs, create_only, live
+from stacks.components.ownership import owned_by, owner_id
+from stacks.components.teardown import TeardownGuard, deleted_with
 from stacks.delivery import Delivery, DeliveryArgs
 from stacks.existing_cluster import ExistingCluster, ExistingClusterArgs
 from stacks.mesh import Mesh, MeshArgs
@@ -15,13 +16,24 @@ from stacks.telemetry import PROMETHEUS_URL, Telemetry, TelemetryArgs
 settings = config.load()
 rendered = services.prepare(settings.services, settings.delivery, PROMETHEUS_URL)
 tags = {"project": settings.project, "stack": settings.stack, "managed-by": "pulumi"}
+owner = owner_id(settings.project, settings.stack)
 
 # 1. Cluster: a hardened AKS cluster, or an existing cluster's context for the local stack.
+#    What already runs there is read first: a create-only change is refused (prod) or announced
+#    as a replacement (dev); on a shared cluster, what another installation owns is refused or
+#    left alone. Nothing is registered before these checks pass.
 if settings.aks is not None:
+    running = live.observe(settings.aks)
+    replacing = create_only.check(settings.project, settings.stack, settings.aks, running)
     cluster = AksCluster(
         "cluster",
         AksClusterArgs(
-            settings=settings.aks, project=settings.project, stack=settings.stack, tags=tags
+            settings=settings.aks,
+            project=settings.project,
+            stack=settings.stack,
+            tags=tags,
+            live=running,
+            replacing=replacing,
         ),
     )
     pulumi.export("clusterName", cluster.cluster_name)
@@ -31,21 +43,36 @@ if settings.aks is not None:
     pulumi.export("getCredentials", cluster.credentials_command)
     # Every Kubernetes object below goes through this one provider, and goes with the cluster.
     in_cluster = pulumi.ResourceOptions(
-        providers=[cluster.provider], transformations=[deleted_with(cluster.managed_cluster)]
+        providers=[cluster.provider],
+        transformations=[deleted_with(cluster.managed_cluster), owned_by(owner)],
     )
+    keep_gateway_api = False
+    layers: list[pulumi.Resource] = [cluster]
 else:
     assert settings.local is not None
+    inventory, found = existing_objects.check(settings, owner)
     existing = ExistingCluster(
-        "cluster", ExistingClusterArgs(settings=settings.local, stack=settings.stack)
+        "cluster",
+        ExistingClusterArgs(
+            settings=settings.local, stack=settings.stack, cluster_uid=inventory.cluster_uid
+        ),
     )
     pulumi.export("kubeContext", existing.kube_context)
-    # The cluster outlives the stack: objects are deleted one by one, shared ones kept.
-    in_cluster = pulumi.ResourceOptions(providers=[existing.provider])
+    # The cluster outlives the stack: objects are deleted one by one, shared CRDs kept.
+    in_cluster = pulumi.ResourceOptions(
+        providers=[existing.provider], transformations=[owned_by(owner)]
+    )
+    keep_gateway_api = found.keep_gateway_api
+    layers = [existing]
 shared_cluster = settings.local is not None
 
 # 2. Mesh: cert-manager, Gateway API CRDs, Linkerd identity, CRDs and control plane.
 mesh = Mesh(
-    "mesh", MeshArgs(settings=settings.mesh, shared_cluster=shared_cluster), opts=in_cluster
+    "mesh",
+    MeshArgs(
+        settings=settings.mesh, shared_cluster=shared_cluster, keep_gateway_api=keep_gateway_api
+    ),
+    opts=in_cluster,
 )
 pulumi.export("trustAnchorExpiry", mesh.anchor_expiries[settings.mesh.issuer_anchor_generation])
 pulumi.export("trustAnchors", {f"generation {g}": t for g, t in mesh.anchor_expiries.items()})
@@ -56,13 +83,11 @@ telemetry = Telemetry(
     TelemetryArgs(
         settings=settings.telemetry,
         mesh=settings.mesh,
-        delivery=settings.delivery,
         linkerd_namespace=mesh.namespace,
         mesh_ready=mesh.control_plane,
         cert_manager=mesh.cert_manager,
         anchor_expiries=mesh.anchor_expiries,
         canaries=services.watches(settings.services),
-        shared_cluster=shared_cluster,
     ),
     opts=in_cluster,
 )
@@ -96,3 +121,11 @@ released = Services(
     opts=in_cluster,
 )
 pulumi.export("services", released.summary)
+
+# 6. Teardown guard: deleted first by `pulumi destroy`; protected where the cluster is (prod), it
+#    stops the destroy before anything is deleted or dropped from state.
+TeardownGuard(
+    "teardown-guard",
+    protect=settings.aks.protect if settings.aks is not None else False,
+    layers=[*layers, mesh, telemetry, delivery, released],
+)

@@ -1,105 +1,108 @@
-"""doctor's Azure checks (dev, prod): az login, the Kubernetes version in the region, ARM rights.
+"""doctor's Azure checks (dev, prod): login, Kubernetes version, capacity, providers, rights, egress.
 
-All of them go through the az CLI, which holds the login `pulumi up` and kubelogin use too.
+All but the egress check go through the az CLI, which holds the login `pulumi up` and kubelogin
+use too. docs/doctor.md describes each check, the az command behind it and its fix.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from canaryctl import azure_capacity, azure_rights, egress
+from canaryctl.az import Az, az_json
 from canaryctl.tools import Runner, ToolFailed
 
 if TYPE_CHECKING:
     from canaryctl.doctor import Found, Report, StackFacts
 
-LOGIN, VERSION, ROLE_ASSIGNMENTS, RESOURCES = (
-    "azure login",
-    "kubernetes version",
-    "role assignments",
-    "create resources",
+LOGIN, VERSION, PROVIDERS = "azure login", "kubernetes version", "resource providers"
+CHECKS = (
+    LOGIN,
+    VERSION,
+    azure_capacity.SIZES,
+    azure_capacity.QUOTA,
+    PROVIDERS,
+    azure_rights.ROLE_ASSIGNMENTS,
+    azure_rights.RESOURCES,
+    egress.EGRESS,
 )
-CHECKS = (LOGIN, VERSION, ROLE_ASSIGNMENTS, RESOURCES)
-AZ_TIMEOUT_SECONDS = 60
-ARM = "https://management.azure.com"
-# Permissions - List For Subscription / For Resource Group: the caller's effective actions, one
-# entry per role assignment ({"value": [{"actions", "notActions", ...}], "nextLink"}), see
-# learn.microsoft.com/rest/api/authorization/permissions/list-for-resource-group?view=rest-authorization-2022-04-01
-PERMISSIONS_API = "providers/Microsoft.Authorization/permissions?api-version=2022-04-01"
-ROLE_ASSIGNMENT_WRITE = "Microsoft.Authorization/roleAssignments/write"
-# What `pulumi up` itself creates: the resource group, then the cluster and its user pool.
-RESOURCE_WRITES = (
-    "Microsoft.Resources/subscriptions/resourceGroups/write",
-    "Microsoft.ContainerService/managedClusters/write",
+# The namespaces of what `pulumi up` creates (stacks/cluster/): the cluster, its pools and
+# maintenance windows (Microsoft.ContainerService); and of what AKS then creates in its node
+# resource group with the cluster's identity (AKS docs, aks-service-permissions.md): scale sets
+# and disks (Microsoft.Compute), the load balancer, public IPs, NSG and VNet (Microsoft.Network),
+# storage accounts for Azure Files and Disks (Microsoft.Storage), the kubelet's managed identity
+# (Microsoft.ManagedIdentity). Not listed: Microsoft.Resources (the resource group) and
+# Microsoft.Authorization (role assignments), which Azure registers on every subscription
+# ("Registered by default", azure-services-resource-providers.md). pulumi-azure-native does not
+# register providers itself (pulumi-azure-native#3479): ARM answers MissingSubscriptionRegistration.
+PROVIDER_NAMESPACES = (
+    "Microsoft.ContainerService",
+    "Microsoft.Compute",
+    "Microsoft.Network",
+    "Microsoft.Storage",
+    "Microsoft.ManagedIdentity",
 )
-ASSIGNING_ROLES = "Owner, User Access Administrator or Role Based Access Control Administrator"
-MAX_PAGES = 20
 
 
-def run(report: Report, runner: Runner, az: Found | None, facts: StackFacts) -> None:
-    if az is None:
-        for name in CHECKS:
+def run(
+    report: Report, runner: Runner, found: Found | None, facts: StackFacts, lookup: egress.Egress
+) -> None:
+    if found is None:
+        for name in CHECKS[:-1]:
             report.add("SKIP", name, "needs az (see above)")
-        return
-    subscription = _login(report, runner, az.path, facts)
-    if subscription is None:
-        for name in CHECKS[1:]:
-            report.add("SKIP", name, "needs `az login`")
-        return
-    _version(report, runner, az.path, facts, subscription)
-    _permissions(report, runner, az.path, facts, subscription)
+    else:
+        az = _login(report, runner, found.path, facts)
+        if az is None:
+            for name in CHECKS[1:-1]:
+                report.add("SKIP", name, "needs `az login`")
+        else:
+            _version(report, az, facts)
+            group_exists = _group_exists(az, facts)
+            azure_capacity.run(report, az, facts, group_exists)
+            _providers(report, az)
+            azure_rights.run(report, az, facts, group_exists)
+    egress.check(report, facts, lookup)
 
 
-def _az(runner: Runner, az: str, *args: str) -> Any:
-    """az's JSON answer; raises ToolFailed with az's own last error line."""
-    result = runner.run([az, *args, "--output", "json"], AZ_TIMEOUT_SECONDS)
-    if result.returncode != 0:
-        raise ToolFailed(result.last_error())
+def _login(report: Report, runner: Runner, path: str, facts: StackFacts) -> Az | None:
+    """Check az's login; az pointed at the subscription the stack will use, or None."""
     try:
-        return json.loads(result.stdout or "null")
-    except ValueError:
-        raise ToolFailed(f"`az {' '.join(args[:2])}` printed no JSON") from None
-
-
-def _login(report: Report, runner: Runner, az: str, facts: StackFacts) -> str | None:
-    """Check az's login; return the subscription the stack will use, or None if not logged in."""
-    try:
-        account = _az(runner, az, "account", "show")
+        account = az_json(runner, path, "account", "show")
     except ToolFailed as error:
         report.add("FAIL", LOGIN, f"az is not logged in ({error})", _login_fix(facts))
         return None
     sub_id, name = str(account.get("id") or ""), str(account.get("name") or "")
-    user = (account.get("user") or {}).get("name") or "(unknown user)"
+    user = account.get("user") or {}
+    who = user.get("name") or "(unknown user)"
     current = f"{name} ({sub_id})"
     if facts.subscription_secret:
         report.add(
             "PASS",
             LOGIN,
-            f"{user}, subscription {current}; the stack's {facts.subscription_source} is not "
+            f"{who}, subscription {current}; the stack's {facts.subscription_source} is not "
             "compared (`pulumi config get azure-native:subscriptionId` shows it)",
         )
-        return sub_id
-    if facts.subscription is None:
+    elif facts.subscription is None:
         report.add(
             "PASS",
             LOGIN,
-            f"{user}; the stack will use az's default subscription {current} (pin it with "
+            f"{who}; the stack will use az's default subscription {current} (pin it with "
             "`pulumi config set azure-native:subscriptionId <id>`)",
         )
-        return sub_id
-    if sub_id.lower() != facts.subscription.lower():
+    elif sub_id.lower() != facts.subscription.lower():
         report.add(
             "FAIL",
             LOGIN,
-            f"{user} uses subscription {current}, but the stack deploys to "
+            f"{who} uses subscription {current}, but the stack deploys to "
             f"{facts.subscription} ({facts.subscription_source})",
             f"`az account set --subscription {facts.subscription}` (or change "
             f"{facts.subscription_source.split(' in ')[0]})",
         )
-        return facts.subscription
-    report.add("PASS", LOGIN, f"{user}, subscription {current} ({facts.subscription_source})")
-    return sub_id
+        # The other checks look where the stack deploys.
+        return Az(runner, path, facts.subscription, user)
+    else:
+        report.add("PASS", LOGIN, f"{who}, subscription {current} ({facts.subscription_source})")
+    return Az(runner, path, sub_id, user)
 
 
 def _login_fix(facts: StackFacts) -> str:
@@ -107,32 +110,24 @@ def _login_fix(facts: StackFacts) -> str:
     return "`az login`" + (pin if facts.subscription else "")
 
 
-def _version(report: Report, runner: Runner, az: str, facts: StackFacts, subscription: str) -> None:
-    wanted = re.fullmatch(r"(\d+)\.(\d+)(?:\.(\d+))?", facts.kubernetes_version)
-    if wanted is None:
-        report.add(
-            "FAIL",
-            VERSION,
-            f"kubernetesVersion {facts.kubernetes_version!r} is not MAJOR.MINOR[.PATCH]",
-            "`pulumi config set kubernetesVersion 1.34` (a minor AKS offers)",
-        )
-        return
-    minor = f"{wanted[1]}.{wanted[2]}"
+def _group_exists(az: Az, facts: StackFacts) -> bool | None:
+    """Whether the stack's resource group exists already; None when az cannot tell."""
+    try:
+        return bool(az("group", "exists", "--name", facts.resource_group))
+    except ToolFailed:
+        return None
+
+
+def _version(report: Report, az: Az, facts: StackFacts) -> None:
+    # The program accepts only MAJOR.MINOR[.PATCH] (stacks/validators.py), checked before this.
+    minor = ".".join(facts.kubernetes_version.split(".")[:2])
+    patch = facts.kubernetes_version.count(".") == 2
     try:
         # Shape (az 2.5x and later, the AKS List Kubernetes Versions API): {"values": [{"version":
         # "1.34", "isPreview": true?, "capabilities": {"supportPlan": ["KubernetesOfficial",
         # "AKSLongTermSupport"]}, "patchVersions": {"1.34.2": {"upgrades": [...]}}}]}, see
         # learn.microsoft.com/rest/api/aks/managed-clusters/list-kubernetes-versions
-        answer = _az(
-            runner,
-            az,
-            "aks",
-            "get-versions",
-            "--location",
-            facts.location,
-            "--subscription",
-            subscription,
-        )
+        answer = az("aks", "get-versions", "--location", facts.location)
         offered = {str(v["version"]): v for v in answer["values"]}
     except ToolFailed as error:
         report.add(
@@ -164,7 +159,7 @@ def _version(report: Report, runner: Runner, az: str, facts: StackFacts, subscri
     entry = offered[minor]
     patches = sorted(entry.get("patchVersions") or {}, key=_numeric)
     plans = (entry.get("capabilities") or {}).get("supportPlan") or []
-    if wanted[3] is not None and facts.kubernetes_version not in patches:
+    if patch and facts.kubernetes_version not in patches:
         report.add(
             "FAIL",
             VERSION,
@@ -200,84 +195,42 @@ def _numeric(version: str) -> tuple[int, ...]:
     return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
 
 
-def _permissions(
-    report: Report, runner: Runner, az: str, facts: StackFacts, subscription: str
-) -> None:
-    scope, scope_name = f"/subscriptions/{subscription}", f"subscription {subscription}"
-    try:
-        if _az(
-            runner,
-            az,
-            "group",
-            "exists",
-            "--name",
-            facts.resource_group,
-            "--subscription",
-            subscription,
-        ):
-            scope += f"/resourceGroups/{facts.resource_group}"
-            scope_name = f"resource group {facts.resource_group}"
-        permissions = _list_permissions(runner, az, f"{ARM}{scope}/{PERMISSIONS_API}")
-    except ToolFailed as error:
-        for name in (ROLE_ASSIGNMENTS, RESOURCES):
+def _providers(report: Report, az: Az) -> None:
+    """`az provider show -n NS --query registrationState` for each namespace the stack needs."""
+    states: dict[str, str] = {}
+    for namespace in PROVIDER_NAMESPACES:
+        try:
+            states[namespace] = str(
+                az("provider", "show", "--namespace", namespace, "--query", "registrationState")
+            )
+        except ToolFailed as error:
             report.add(
                 "FAIL",
-                name,
-                f"cannot read your permissions on {scope_name}: {error}",
-                "you need at least Reader there; ask a subscription Owner",
+                PROVIDERS,
+                f"cannot read the registration of {namespace}: {error}",
+                f"`az provider show --namespace {namespace}` shows why",
             )
-        return
-    if allowed(permissions, ROLE_ASSIGNMENT_WRITE):
-        report.add("PASS", ROLE_ASSIGNMENTS, f"you may create role assignments on {scope_name}")
-    else:
-        report.add(
-            "FAIL",
-            ROLE_ASSIGNMENTS,
-            f"you may not create role assignments on {scope_name} ({ROLE_ASSIGNMENT_WRITE}), "
-            "which `pulumi up` needs to make you cluster admin",
-            f"ask for {ASSIGNING_ROLES} on subscription {subscription} "
-            f"or resource group {facts.resource_group}",
-        )
-    missing = [action for action in RESOURCE_WRITES if not allowed(permissions, action)]
+            return
+    # Azure's docs advise not to block on "Registering": registration runs region by region and a
+    # region is usable once its own is done (resource-providers-and-types.md, "Register resource
+    # provider", as served on docs.azure.cn).
+    missing = [ns for ns, state in states.items() if state not in ("Registered", "Registering")]
     if missing:
+        listed = ", ".join(f"{ns} ({states[ns]})" for ns in missing)
         report.add(
             "FAIL",
-            RESOURCES,
-            f"you may not {', '.join(missing)} on {scope_name}",
-            f"ask for Contributor (or Owner) on subscription {subscription}",
+            PROVIDERS,
+            f"not registered on subscription {az.subscription}: {listed}; `pulumi up` would "
+            "stop with MissingSubscriptionRegistration",
+            "; ".join(f"`az provider register --namespace {ns}`" for ns in missing)
+            + " (needs Contributor or Owner on the subscription; takes a few minutes)",
         )
-    else:
-        report.add("PASS", RESOURCES, f"you may create the resource group and AKS on {scope_name}")
-
-
-def _list_permissions(runner: Runner, az: str, url: str) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = []
-    for _ in range(MAX_PAGES):
-        page = _az(runner, az, "rest", "--method", "get", "--url", url)
-        entries += [e for e in (page or {}).get("value") or [] if isinstance(e, dict)]
-        url = (page or {}).get("nextLink") or ""
-        if not url:
-            break
-    return entries
-
-
-def allowed(permissions: list[dict[str, Any]], action: str) -> bool:
-    """Whether one role's permissions grant `action`: an action matches and no notAction does.
-
-    Azure evaluates NotActions per role, not across roles ("NotActions is not a deny"), and
-    actions are case-insensitive with `*` wildcards. Deny assignments and conditions (as on
-    Role Based Access Control Administrator) are not in this API; ARM still enforces them.
-    """
-    return any(
-        _matches(entry.get("actions"), action) and not _matches(entry.get("notActions"), action)
-        for entry in permissions
+        return
+    registering = [ns for ns, state in states.items() if state == "Registering"]
+    note = (
+        f" ({', '.join(registering)} still registering: should `pulumi up` answer "
+        "MissingSubscriptionRegistration, wait a few minutes)"
+        if registering
+        else ""
     )
-
-
-def _matches(patterns: object, action: str) -> bool:
-    if not isinstance(patterns, list):
-        return False
-    return any(
-        re.fullmatch(".*".join(re.escape(part) for part in str(p).split("*")), action, re.I)
-        for p in patterns
-    )
+    report.add("PASS", PROVIDERS, f"registered: {', '.join(PROVIDER_NAMESPACES)}{note}")

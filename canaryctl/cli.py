@@ -112,15 +112,54 @@ def build_parser() -> argparse.ArgumentParser:
         help="close the rollback and promotion gates",
         description="Close both gates, e.g. after `abort --no-wait` or an interrupted promote.",
     )
+    restart = commands.add_parser(
+        "restart-mesh",
+        parents=[cluster],
+        help="restart every meshed workload (new proxies) without starting a release",
+        description="Give every Deployment, StatefulSet and DaemonSet with a Linkerd proxy new "
+        "pods, one at a time, waiting for each rollout: after a Linkerd upgrade or a trust-anchor "
+        "rotation. Flagger targets are left alone (a restart would start a canary release); "
+        "their primaries are restarted. Exit 0 when all rolled out, 2 when one did not within "
+        "--timeout, 3 when one failed.",
+    )
+    restart.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="only this namespace (repeatable; default: every namespace)",
+    )
+    restart.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="give up on a rollout after this long (default 300; 0 waits forever)",
+    )
+    restart.add_argument(
+        "--poll",
+        type=_positive,
+        default=DEFAULT_POLL_SECONDS,
+        metavar="SECONDS",
+        help=f"seconds between looks at a rollout (default {DEFAULT_POLL_SECONDS:g})",
+    )
+    restart.add_argument(
+        "--dry-run", action="store_true", help="list what would be restarted and stop"
+    )
     doctor = commands.add_parser(
         "doctor",
-        help="preflight a stack before `pulumi up`: tools, Azure login and rights, the cluster",
+        help="preflight a stack before `pulumi up`: config, tools, Azure, the cluster",
         description="Check everything `pulumi up` and canaryctl need for a stack, one line per "
-        "check (PASS, FAIL with a fix, or SKIP), without changing anything: the tools and their "
-        "versions; for dev/prod the az login and subscription, the Kubernetes version offered in "
-        "the region and the rights to create resources and role assignments; and the cluster "
-        "(local: kubeContext; AKS: once deployed): kubeconfig, exec plugin, API, RBAC, Flagger "
-        "CRDs. Exit 0 when nothing failed, 3 otherwise.",
+        "check (PASS, FAIL with a fix, or SKIP), without changing anything. First the stack's "
+        "config as `pulumi up` judges it (with a config it refuses, only the tools are checked "
+        "besides); then the tools and their versions; for dev/prod the az login and "
+        "subscription, the Kubernetes version offered in the region, the VM sizes offered in its "
+        "zones, vCPU quota at creation, at the autoscaler maximum, during an upgrade and while "
+        "the user pool is replaced, the resource providers, the rights to create resources and "
+        "role assignments, and whether this machine's address is inside "
+        "apiServerAuthorizedIpRanges; and the cluster (local: kubeContext; AKS: once deployed): "
+        "kubeconfig, exec plugin, API, RBAC, Flagger CRDs, kubectl skew. docs/doctor.md "
+        "describes each check. Exit 0 when nothing failed, 3 otherwise.",
     )
     doctor.add_argument(
         "--stack", default="dev", metavar="NAME", help="the stack to check (default: dev)"
@@ -175,6 +214,12 @@ def _run(args: argparse.Namespace) -> int:
     cluster = Cluster(target)
     if args.command == "status":
         return status.run(cluster, args.namespace, args.events, sys.stdout)
+    if args.command == "restart-mesh":
+        from canaryctl import restart
+
+        return restart.run(
+            cluster, args.namespace, args.timeout, args.poll, args.dry_run, sys.stdout
+        )
     namespace = (
         args.namespace or target.services.get(args.name) or _find(cluster, args.name, target)
     )

@@ -30,6 +30,7 @@ KUBECONFIG, EXEC, API, RBAC, CRDS, SKEW = (
     "flagger crds",
     "kubectl skew",
 )
+CHECKS = (KUBECONFIG, EXEC, API, RBAC, CRDS, SKEW)
 EXEC_TIMEOUT_SECONDS = 60
 FLAGGER_CRDS = ("canaries", "metrictemplates", "alertproviders")
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{}.flagger.app"

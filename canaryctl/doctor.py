@@ -1,33 +1,47 @@
-"""`doctor`: preflight of a stack before `pulumi up`: tools, Azure login and rights, the cluster.
+"""`doctor`: preflight of a stack before `pulumi up`: config, tools, Azure, the cluster.
 
 Each check prints one line, `PASS|FAIL|SKIP  <check>: <result>`, and a FAIL a second line with
 the fix. Exit 0 when nothing failed, 3 otherwise. What is checked depends on the stack:
 
+  config      first, the stack's config as `pulumi up` judges it (the Pulumi CLI's rules, then the
+              program's own): every other check reads the validated values, and with a config
+              `pulumi up` would refuse, doctor checks the tools only
   tools       pulumi, az, kubelogin, kubectl on PATH, at least the README's versions
               (local: pulumi and kubectl; it uses no Azure)
   Azure       dev/prod: az logged in to the subscription the stack will use; the Kubernetes
-              version offered in the region; the deployer may create role assignments and resources
+              version offered in the region; the VM sizes offered in the region and zones; vCPU
+              quota per family and region; resource providers registered; the rights to create
+              resources and role assignments; this machine's address inside the authorized ranges
   cluster     the local stack's kubeContext, or an AKS stack's kubeconfig output once deployed:
               kubeconfig, exec plugin, API, kubectl skew, RBAC (cluster-admin), Flagger CRDs
 
 Nothing is created or changed; the only writes are the tools' own caches (az, kubelogin).
+docs/doctor.md describes every check, the command behind it and its fix.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import TextIO
 
+import pulumi
+
 from canaryctl import azure_checks, cluster_checks
+from canaryctl.egress import Egress, Ipify
 from canaryctl.errors import FAILED, OK
-from canaryctl.project import project_root, provider_setting, stack_config
+from canaryctl.project import StackRefused, project_root, provider_setting, read_stack
 from canaryctl.tools import TOOLS, Runner, Subprocess, ToolFailed, Version, dotted, version_of
-from stacks import azure_names as names
+from stacks import config
+from stacks.cluster.pools import user_pool_name
+from stacks.schema.cli import ENCRYPTED
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
+CONFIG = "stack config"
 NO_AZURE = "local stack uses no Azure"
+NEEDS_CONFIG = "needs a stack config `pulumi up` accepts (see stack config)"
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,7 @@ class Check:
     name: str
     result: str
     fix: str = ""
+    details: tuple[str, ...] = ()
 
 
 class Report:
@@ -45,10 +60,14 @@ class Report:
         self.out = out
         self.checks: list[Check] = []
 
-    def add(self, status: str, name: str, result: str, fix: str = "") -> Check:
-        check = Check(status, name, result, fix)
+    def add(
+        self, status: str, name: str, result: str, fix: str = "", details: tuple[str, ...] = ()
+    ) -> Check:
+        check = Check(status, name, result, fix, details)
         self.checks.append(check)
         self.out.write(f"{status}  {name}: {result}\n")
+        for detail in details:
+            self.out.write(f"        - {detail}\n")
         if status == FAIL and fix:
             self.out.write(f"      fix: {fix}\n")
         self.out.flush()
@@ -65,8 +84,22 @@ class Report:
 
 
 @dataclass(frozen=True)
+class Pool:
+    """A node pool as the stack's validated config declares it."""
+
+    name: str
+    """system or user (the program's pools, stacks/cluster/pools.py)."""
+    vm_size: str
+    count: int
+    """Nodes when the pool is created."""
+    max_count: int
+    """The autoscaler's upper bound; `count` for a pool that does not scale."""
+
+
+@dataclass(frozen=True)
 class StackFacts:
-    """What the checks need from the stack's config (Pulumi.yaml defaults + the stack file)."""
+    """What the checks need from the stack: plain values taken from the program's validated
+    Settings (stacks/config.py), so any validated source can fill them in."""
 
     stack: str
     environment: str
@@ -82,61 +115,152 @@ class StackFacts:
     subscription_source: str
     subscription_secret: bool = False
     """azure-native:subscriptionId is set as a secret: doctor cannot read it to compare."""
+    pools: tuple[Pool, ...] = ()
+    """AKS: the system pool, then the user pool."""
+    user_pool_name: str = ""
+    """The AKS name of the user pool this config makes; another name live means a rotation."""
+    availability_zones: tuple[str, ...] = ()
+    authorized_ip_ranges: tuple[str, ...] = ()
 
     @property
     def local(self) -> bool:
         return self.environment == "local"
 
 
-def read_facts(root: Path, stack: str) -> StackFacts:
-    project, values = stack_config(root, stack)
+class ConfigRefused(Exception):
+    """`pulumi up` would refuse the stack's config: the problems, as it would list them."""
+
+    def __init__(self, stack: str, judge: str, problems: tuple[str, ...], environment: str):
+        super().__init__(f"{judge} refuses stack {stack}")
+        self.stack = stack
+        self.judge = judge
+        self.problems = problems
+        self.environment = environment
+
+
+def read_facts(root: Path, stack: str, today: date) -> tuple[StackFacts, tuple[str, ...]]:
+    """The stack's facts and the program's warnings, from its config as `pulumi up` checks it:
+    the Pulumi CLI's rules (stacks/schema/cli.py), then the program's (stacks.config.check).
+    ConfigRefused lists every problem of a config either would refuse."""
     short = stack.rsplit("/", 1)[-1]
-
-    def value(key: str) -> str:
-        return str(values.get(f"{project}:{key}") or "").strip()
-
-    # pulumi-azure-native takes the subscription from its `subscriptionId` config, else from
-    # ARM_SUBSCRIPTION_ID (provider.go: getConfig reads k.config first, then the variable), else,
-    # logged in with the Azure CLI, from `az account show`: "The Azure CLI, and thus Pulumi, will
-    # use the Default Subscription by default" (pulumi.com/registry/packages/azure-native/
-    # installation-configuration; auth_azidentity.go: NewAzCoreIdentity).
-    subscription, source = None, "az's default subscription"
-    configured = provider_setting(root, stack, "azure-native:subscriptionId")
-    if configured is not None and not isinstance(configured[0], dict):
-        subscription = str(configured[0])
-        source = f"azure-native:subscriptionId in {configured[1]}"
-    elif configured is not None:
-        source = f"azure-native:subscriptionId in {configured[1]} (a secret)"
-    elif os.environ.get("ARM_SUBSCRIPTION_ID"):
-        subscription, source = os.environ["ARM_SUBSCRIPTION_ID"], "ARM_SUBSCRIPTION_ID"
-    return StackFacts(
+    try:
+        project, merged = read_stack(root, stack)
+    except StackRefused as refused:
+        raise ConfigRefused(short, "the Pulumi CLI", refused.problems, "") from None
+    values = dict(merged.values)
+    # canaryctl cannot decrypt: an encrypted value of the project stands in as a well-formed one
+    # (its own content is checked by `pulumi up`, which can read it).
+    for key in merged.secret_keys:
+        if key.startswith(f"{project}:") and key not in values:
+            values[key] = ENCRYPTED
+    # The program reads config through pulumi.Config; outside the engine it reads this table.
+    pulumi.runtime.set_all_config(values, list(merged.secret_keys))
+    settings, reader = config.check(project, short, today)
+    if reader.problems:
+        environment = values.get(f"{project}:environment", "")
+        raise ConfigRefused(short, "the program", tuple(reader.problems), environment)
+    subscription, source, secret = _subscription(root, stack)
+    facts = StackFacts(
         stack=short,
-        environment=value("environment"),
-        location=value("location"),
-        kubernetes_version=value("kubernetesVersion"),
-        sku_tier=value("skuTier"),
-        # The program's own defaults (stacks/azure_names.py), so doctor looks where it deploys.
-        cluster_name=value("clusterName") or names.default_cluster_name(short),
-        resource_group=value("resourceGroupName") or names.default_resource_group(project, short),
-        kube_context=value("kubeContext"),
-        kubeconfig_path=value("kubeconfigPath") or None,
+        environment=settings.environment,
+        location="",
+        kubernetes_version="",
+        sku_tier="",
+        cluster_name="",
+        resource_group="",
+        kube_context=settings.local.kube_context if settings.local else "",
+        kubeconfig_path=settings.local.kubeconfig_path if settings.local else None,
         subscription=subscription,
         subscription_source=source,
-        subscription_secret=configured is not None and isinstance(configured[0], dict),
+        subscription_secret=secret,
     )
+    aks = settings.aks
+    if aks is not None:
+        system, user = aks.system_pool, aks.user_pool
+        facts = replace(
+            facts,
+            location=aks.location,
+            kubernetes_version=aks.kubernetes_version,
+            sku_tier=aks.sku_tier,
+            cluster_name=aks.cluster_name,
+            resource_group=aks.resource_group_name,
+            pools=(
+                Pool("system", system.vm_size, system.count, system.count),
+                Pool(
+                    "user",
+                    user.vm_size,
+                    user.count,
+                    user.max_count if user.autoscaling else user.count,
+                ),
+            ),
+            user_pool_name=user_pool_name(user, aks.availability_zones),
+            availability_zones=aks.availability_zones,
+            authorized_ip_ranges=aks.authorized_ip_ranges,
+        )
+    hidden = sorted(k.split(":", 1)[1] for k in merged.secret_keys if k.startswith(f"{project}:"))
+    notes = (f"encrypted, so checked by `pulumi up` only: {', '.join(hidden)}",) if hidden else ()
+    return facts, (*reader.warnings, *notes)
 
 
-def run(stack: str, out: TextIO, runner: Runner | None = None) -> int:
+def _subscription(root: Path, stack: str) -> tuple[str | None, str, bool]:
+    """The subscription the stack deploys to, where that comes from, and whether it is secret.
+
+    pulumi-azure-native takes it from its `subscriptionId` config, else from ARM_SUBSCRIPTION_ID
+    (provider.go: getConfig reads k.config first, then the variable), else, logged in with the
+    Azure CLI, from `az account show`: "The Azure CLI, and thus Pulumi, will use the Default
+    Subscription by default" (pulumi.com/registry/packages/azure-native/installation-configuration;
+    auth_azidentity.go: NewAzCoreIdentity).
+    """
+    configured = provider_setting(root, stack, "azure-native:subscriptionId")
+    if configured is not None and isinstance(configured[0], dict):
+        return None, f"azure-native:subscriptionId in {configured[1]} (a secret)", True
+    if configured is not None:
+        return str(configured[0]), f"azure-native:subscriptionId in {configured[1]}", False
+    if os.environ.get("ARM_SUBSCRIPTION_ID"):
+        return os.environ["ARM_SUBSCRIPTION_ID"], "ARM_SUBSCRIPTION_ID", False
+    return None, "az's default subscription", False
+
+
+def run(
+    stack: str,
+    out: TextIO,
+    runner: Runner | None = None,
+    egress: Egress | None = None,
+    today: date | None = None,
+) -> int:
     runner = runner or Subprocess()
-    facts = read_facts(project_root(), stack)
-    out.write(_intro(facts) + "\n")
     report = Report(out)
-    found = check_tools(report, runner, facts)
+    try:
+        facts, notes = read_facts(project_root(), stack, today or date.today())
+    except ConfigRefused as refused:
+        out.write(f"canaryctl doctor: stack {refused.stack}\n")
+        count = len(refused.problems)
+        report.add(
+            FAIL,
+            CONFIG,
+            f"{refused.judge} refuses Pulumi.{refused.stack}.yaml ({count} problem"
+            f"{'s' if count > 1 else ''}); doctor advises only on a config `pulumi up` accepts",
+            f"correct Pulumi.{refused.stack}.yaml (defaults are in Pulumi.yaml), then run "
+            "doctor again",
+            details=refused.problems,
+        )
+        check_tools(report, runner, local=refused.environment == "local")
+        for name in (*azure_checks.CHECKS, *cluster_checks.CHECKS):
+            report.add(SKIP, name, NEEDS_CONFIG)
+        return report.finish()
+    out.write(_intro(facts) + "\n")
+    report.add(
+        PASS,
+        CONFIG,
+        f"Pulumi.{facts.stack}.yaml passes the Pulumi CLI's and the program's checks",
+        details=notes,
+    )
+    found = check_tools(report, runner, local=facts.local)
     if facts.local:
         for name in azure_checks.CHECKS:
             report.add(SKIP, name, NO_AZURE)
     else:
-        azure_checks.run(report, runner, found.get("az"), facts)
+        azure_checks.run(report, runner, found.get("az"), facts, egress or Ipify())
     cluster_checks.run(report, runner, facts, found)
     return report.finish()
 
@@ -147,11 +271,11 @@ class Found:
     version: Version | None
 
 
-def check_tools(report: Report, runner: Runner, facts: StackFacts) -> dict[str, Found]:
+def check_tools(report: Report, runner: Runner, local: bool) -> dict[str, Found]:
     """One line per tool; returns the tools that are usable, with their versions."""
     found: dict[str, Found] = {}
     for name, tool in TOOLS.items():
-        if facts.local and name in ("az", "kubelogin"):
+        if local and name in ("az", "kubelogin"):
             report.add(SKIP, name, f"not needed: {NO_AZURE}")
             continue
         path = runner.which(name)
@@ -183,11 +307,12 @@ def _intro(facts: StackFacts) -> str:
     if facts.local:
         where = facts.kubeconfig_path or "$KUBECONFIG or ~/.kube/config"
         return (
-            f"canaryctl doctor: stack {facts.stack} (local: context "
-            f"{facts.kube_context or '(kubeContext not set)'} of {where}, no Azure)"
+            f"canaryctl doctor: stack {facts.stack} (local: context {facts.kube_context} of "
+            f"{where}, no Azure)"
         )
+    zones = f" zones {', '.join(facts.availability_zones)}" if facts.availability_zones else ""
     return (
         f"canaryctl doctor: stack {facts.stack} ({facts.environment}: AKS {facts.cluster_name} "
-        f"in {facts.resource_group}, {facts.location}, Kubernetes {facts.kubernetes_version}; "
-        f"subscription: {facts.subscription or facts.subscription_source})"
+        f"in {facts.resource_group}, {facts.location}{zones}, Kubernetes "
+        f"{facts.kubernetes_version}; subscription: {facts.subscription or facts.subscription_source})"
     )

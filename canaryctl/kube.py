@@ -24,6 +24,13 @@ VERSION = "v1beta1"
 PLURAL = "canaries"
 CANARIES = f"{PLURAL}.{GROUP}"
 PROXY = "services/proxy"
+MESHED_POD_SELECTOR = "linkerd.io/control-plane-ns"
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+WORKLOAD_PLURALS = {
+    "Deployment": "deployments",
+    "StatefulSet": "statefulsets",
+    "DaemonSet": "daemonsets",
+}
 # Connect and read timeouts of every call: an unreachable API server fails fast instead of hanging.
 TIMEOUT = (10, 30)
 _EPOCH = datetime.min.replace(tzinfo=UTC)
@@ -106,6 +113,35 @@ class Cluster:
         resources = json.loads(data).get("resources") or []
         return any(resource.get("name") == PLURAL for resource in resources)
 
+    def meshed_pods(self) -> list[dict[str, Any]]:
+        """Every pod Linkerd's injector added a proxy to (it labels them with the control plane's
+        namespace, linkerd2 pkg/k8s/labels.go ControllerNSLabel), in all namespaces."""
+        with self._call("list", "pods", None):
+            data = self._request(
+                "GET", "/api/v1/pods", query=[("labelSelector", MESHED_POD_SELECTOR)]
+            )
+        return list(json.loads(data).get("items") or [])
+
+    def get_workload(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
+        plural = WORKLOAD_PLURALS[kind]
+        with self._call("get", f"{plural}.apps", namespace, name):
+            data = self._request("GET", _workload_path(plural, namespace, name))
+        return dict(json.loads(data))
+
+    def restart_workload(self, kind: str, namespace: str, name: str, at: str) -> dict[str, Any]:
+        """What `kubectl rollout restart` does: stamp the pod template with the time, so the
+        controller rolls every pod (kubectl polymorphichelpers/objectrestarter.go)."""
+        plural = WORKLOAD_PLURALS[kind]
+        patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: at}}}}}
+        with self._call("patch", f"{plural}.apps", namespace, name):
+            data = self._request(
+                "PATCH",
+                _workload_path(plural, namespace, name),
+                patch,
+                content_type="application/merge-patch+json",
+            )
+        return dict(json.loads(data))
+
     def probe(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """(HTTP status, body) of one call, for checks that judge the answer themselves.
 
@@ -129,11 +165,12 @@ class Cluster:
         path: str,
         body: Any = None,
         query: list[tuple[str, str]] | None = None,
+        content_type: str = "application/json",
     ) -> bytes:
         api = self.target.api
         headers = {"Accept": "application/json"}
         if body is not None:
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = content_type
         method, url, headers, body, _ = api.param_serialize(
             method,
             path,
@@ -217,6 +254,10 @@ class Cluster:
         return CanaryctlError(
             f"the Kubernetes API at {server} answered {status} to {verb} {resource}: {detail}"
         )
+
+
+def _workload_path(plural: str, namespace: str, name: str) -> str:
+    return f"/apis/apps/v1/namespaces/{quote(namespace, safe='')}/{plural}/{quote(name, safe='')}"
 
 
 # Flagger records events through client-go's broadcaster, whose correlator rewrites the 11th and

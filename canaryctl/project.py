@@ -58,8 +58,17 @@ def read_stack(root: Path, stack: str) -> tuple[str, StackConfig]:
             name, project.get("config") or {}, short, _yaml(stack_file).get("config") or {}
         )
     except CliConfigError as error:
-        raise CanaryctlError(f"the Pulumi CLI would refuse stack {short}: {error}") from None
+        raise StackRefused(short, str(error)) from None
     return name, merged
+
+
+class StackRefused(CanaryctlError):
+    """The Pulumi CLI would refuse the stack's config before the program runs."""
+
+    def __init__(self, stack: str, error: str) -> None:
+        super().__init__(f"the Pulumi CLI would refuse stack {stack}: {error}")
+        self.problems = tuple(line.strip() for line in error.splitlines()[1:] if line.strip())
+        """The CLI's own error lines, one per problem."""
 
 
 def provider_setting(root: Path, stack: str, key: str) -> tuple[Any, str] | None:

@@ -115,17 +115,23 @@ def _json_field(*path: str) -> Callable[[str], Version | None]:
     return parse
 
 
-# The minimum versions (README, Prerequisites) in one place. kubelogin: `get-token --login
+# The minimum versions (README, Tools) in one place. Pulumi: 3.260.0, the first release after
+# v3.259.0, is the first whose engine replaces a resource when its deletedWith target is replaced
+# (pulumi/pulumi #23818, commit 5cd93859e8 on master after the v3.259.0 tag,
+# changelog/pending/engine-fix-deletedwith-replace-cascade.yaml). The program relies on it: every
+# in-cluster object is deletedWith its AKS cluster, so an older CLI that replaces the cluster
+# (a create-only change in dev) keeps them all in state although they went with it
+# (docs/lifecycle.md). Pulumi.yaml cannot require a CLI version; doctor checks it. kubelogin: `get-token --login
 # azurecli` exists since v0.0.9 and `workloadidentity` since v0.0.12, but 0.1.4 is the oldest
 # release the platform is checked with. kubectl's bound is relative (one minor either side of the
 # cluster, see kubectl_skew); 1.31 is the oldest cluster the platform supports, so 1.30.
 TOOLS = {
     "pulumi": Tool(
         "pulumi",
-        (3, 200, 0),
+        (3, 260, 0),
         ("version",),
         parse_version,
-        "install the Pulumi CLI 3.200 or newer: https://www.pulumi.com/docs/install/",
+        "install the Pulumi CLI 3.260 or newer: https://www.pulumi.com/docs/install/",
     ),
     "az": Tool(
         "az",

@@ -1,4 +1,5 @@
-"""End-to-end test on a real cluster: deploy a stack, release a good and a bad podinfo, tear down.
+"""End-to-end test on a real cluster: deploy a stack, release a good and a bad podinfo, restart
+the mesh, remove the service, destroy; every step's exit code counts.
 
 Usage: PULUMI_CONFIG_PASSPHRASE=... python scripts/e2e.py --context kind-kind [--keep]
 
@@ -9,20 +10,30 @@ exits 0, so a CI job without a cluster stays green. Otherwise, one banner per st
   2. `pulumi up`, then wait for Linkerd, Flagger, the load tester and the Canary (Initialized)
   3. release another podinfo version: `canaryctl wait` must exit 0 (promoted)
   4. release with services.podinfo.faults=errors: `canaryctl wait` must exit 1 (rolled back)
-  5. `pulumi destroy`, and `pulumi stack rm` if the run created the stack (always, unless --keep)
-On a failure it prints Flagger's logs, the canaries, the workload's events, Linkerd's pods and
-`linkerd check`, and exits 1. Pulumi.<stack>.yaml is restored at the end, so the run leaves no
-change in the checkout. With the stack's own analysis settings (local: a run every 20 s) a run
-takes about 15 minutes, most of it installing the platform.
+  5. `canaryctl restart-mesh` must exit 0, and start no release (the Canary stays Failed over
+     two analysis intervals)
+  6. remove podinfo from the stack: `pulumi up` must exit 0 and its namespace be gone
+  7. `pulumi destroy` must exit 0 and every namespace the stack made be gone; then `pulumi stack
+     rm` if the run created the stack
+With --keep it stops after step 5 and leaves the platform running. When a step fails it prints
+Flagger's logs, the canaries, the workload's events, Linkerd's pods and `linkerd check`, then
+still runs `pulumi destroy` (unless --keep), and exits 1. Pulumi.<stack>.yaml is restored at the
+end, so the run leaves no change in the checkout. With the stack's own analysis settings (local:
+a run every 20 s) a run takes about 20 minutes, most of it installing the platform.
+
+$CANARYCTL, if set, is the canaryctl command line to run (default: this Python's -m canaryctl).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +41,8 @@ NAMESPACE = "podinfo"
 # Real podinfo tags; the good release uses whichever the stack does not run yet.
 VERSIONS = ("6.14.0", "6.14.1")
 LINKERD_DEPLOYMENTS = ("linkerd-identity", "linkerd-destination", "linkerd-proxy-injector")
+# Namespaces the stack creates besides its services' (stacks/existing_objects.py wanted()).
+PLATFORM_NAMESPACES = ("cert-manager", "linkerd", "linkerd-viz", "monitoring", "flagger-system")
 
 
 class StepFailed(Exception):
@@ -52,20 +65,36 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"SKIP: {missing}")
         return 0
-    run = Run(args.context, args.stack)
+    run = Run(args.context, args.stack, keep=args.keep)
     stack_file = ROOT / f"Pulumi.{args.stack}.yaml"
     saved = stack_file.read_bytes() if stack_file.exists() else None
     try:
         run.test(args.interval)
-        print("\nPASS: the good release was promoted and the failing one rolled back")
+        print(
+            "\nPASS: the good release was promoted, the failing one rolled back, the mesh "
+            "restarted without a release"
+            + ("" if args.keep else ", the service removed and the stack destroyed")
+        )
         return 0
     except StepFailed as failure:
         print(f"\nFAIL: {failure}")
         run.diagnose()
         return 1
     finally:
-        if not args.keep:
-            run.cleanup()
+        if not args.keep and not run.destroyed:
+            run.cleanup()  # after a failure: leave nothing behind (the run failed already)
+        if run.created and (run.destroyed or not args.keep):
+            # --preserve-config: the stack file is restored from the copy taken at the start.
+            run.sh(
+                "pulumi",
+                "stack",
+                "rm",
+                "--yes",
+                "--preserve-config",
+                "--stack",
+                args.stack,
+                check=False,
+            )
         # `pulumi config set` wrote to the committed stack file; put it back as it was.
         if saved is not None:
             stack_file.write_bytes(saved)
@@ -99,13 +128,16 @@ def missing_prerequisite(context: str) -> str | None:
 class Run:
     """One end-to-end run against `context`, with numbered step banners."""
 
-    STEPS = 5
+    STEPS = 7
 
-    def __init__(self, context: str, stack: str) -> None:
+    def __init__(self, context: str, stack: str, keep: bool = False) -> None:
         self.context = context
         self.stack = stack
+        self.keep = keep
         self.step = 0
         self.created = False
+        self.destroyed = False
+        self.interval_seconds = 20.0
 
     def test(self, interval: str) -> None:
         self.banner("select the stack and point it at the cluster", numbered=True)
@@ -116,6 +148,10 @@ class Run:
         self.config("services.podinfo.faults", "none", path=True)
         if interval:
             self.config("canaryInterval", interval)
+        configured = interval or self.sh_output(
+            "pulumi", "config", "get", "canaryInterval", "--stack", self.stack
+        )
+        self.interval_seconds = seconds(configured or "20s")
         current = self.sh_output(
             "pulumi", "config", "get", "--path", "services.podinfo.version", "--stack", self.stack
         )
@@ -147,22 +183,53 @@ class Run:
         self.sh("pulumi", "up", "--yes", "--stack", self.stack)
         self.expect_wait(1, "rolled back")
 
+        self.banner("restart the mesh: expect new proxies and no release", numbered=True)
+        before = self.canary_phase()
+        self.canaryctl("restart-mesh")
+        # A restarted target would be a new revision: Flagger notices it at its next run.
+        time.sleep(2 * self.interval_seconds)
+        after = self.canary_phase()
+        if after != before:
+            raise StepFailed(f"restart-mesh started a release: the Canary went {before} -> {after}")
+        if self.keep:
+            return
+
+        self.banner("remove podinfo from the stack: expect it gone", numbered=True)
+        self.sh("pulumi", "config", "rm", "--path", "services.podinfo", "--stack", self.stack)
+        self.sh("pulumi", "up", "--yes", "--stack", self.stack)
+        self.expect_gone(NAMESPACE)
+
+        self.banner("pulumi destroy: expect every namespace of the stack gone", numbered=True)
+        self.destroyed = True  # whatever it does, it is not run again in cleanup
+        self.sh("pulumi", "destroy", "--yes", "--stack", self.stack)
+        for namespace in PLATFORM_NAMESPACES:
+            self.expect_gone(namespace)
+
     def cleanup(self) -> None:
         self.step = self.STEPS - 1  # cleanup is the last step however far the test got
-        self.banner("clean up: pulumi destroy", numbered=True)
+        self.banner("clean up after the failure: pulumi destroy", numbered=True)
         self.sh("pulumi", "destroy", "--yes", "--stack", self.stack, check=False)
-        if self.created:
-            # --preserve-config: the stack file is restored from the copy taken at the start.
-            self.sh(
-                "pulumi",
-                "stack",
-                "rm",
-                "--yes",
-                "--preserve-config",
-                "--stack",
-                self.stack,
-                check=False,
+
+    def canary_phase(self) -> str:
+        return (
+            self.sh_output(
+                "kubectl", "--context", self.context, "-n", NAMESPACE, "get", "canary/podinfo",
+                "-o", "jsonpath={.status.phase}",
             )
+            or "(unreadable)"
+        )  # fmt: skip
+
+    def expect_gone(self, namespace: str) -> None:
+        """The namespace is deleted (or was never there) within 5 minutes."""
+        code = self.kubectl(
+            "wait", "--for=delete", f"namespace/{namespace}", "--timeout=5m", check=False
+        )
+        if (
+            code != 0
+            and self.sh_output("kubectl", "--context", self.context, "get", "namespace", namespace)
+            is not None
+        ):
+            raise StepFailed(f"namespace {namespace} is still there 5 minutes later")
 
     def expect_wait(self, code: int, outcome: str) -> None:
         got = self.canaryctl("wait", "podinfo", "-n", NAMESPACE, check=False)
@@ -193,9 +260,12 @@ class Run:
         return self.sh("kubectl", "--context", self.context, *args, check=check)
 
     def canaryctl(self, *args: str, check: bool = True) -> int:
-        return self.sh(
-            sys.executable, "-m", "canaryctl", *args, "--context", self.context, check=check
-        )
+        command = shlex.split(os.environ.get("CANARYCTL", "")) or [
+            sys.executable,
+            "-m",
+            "canaryctl",
+        ]
+        return self.sh(*command, *args, "--context", self.context, check=check)
 
     def sh(self, *command: str, check: bool = True) -> int:
         print(f"$ {' '.join(command)}", flush=True)
@@ -207,6 +277,14 @@ class Run:
     def sh_output(self, *command: str) -> str | None:
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
         return result.stdout.strip() if result.returncode == 0 else None
+
+
+def seconds(duration: str) -> float:
+    """A Flagger duration (20s, 1m) in seconds."""
+    match = re.fullmatch(r"(\d+)(s|m)", duration.strip())
+    if match is None:
+        return 20.0
+    return float(match[1]) * (60 if match[2] == "m" else 1)
 
 
 if __name__ == "__main__":

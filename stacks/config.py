@@ -6,6 +6,8 @@ it is given. Every problem is collected and reported at once, before any resourc
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import date
 
 import pulumi
@@ -19,6 +21,7 @@ from stacks.config_reader import ConfigError, Reader, configured_keys
 from stacks.config_services import ReleaseDefaults
 from stacks.manifests import PROJECT_FILE, YAML_LOADER
 from stacks.settings import (
+    AlertReceiver,
     DeliverySettings,
     MeshSettings,
     ServiceSettings,
@@ -26,10 +29,12 @@ from stacks.settings import (
     TelemetrySettings,
 )
 
-__all__ = ["ConfigError", "Settings", "load"]
+__all__ = ["ConfigError", "Settings", "check", "load"]
 
 ENVIRONMENTS = ("dev", "prod", "local")
 ALERT_PROVIDERS = ("none", "slack", "msteams")
+# Where Alertmanager reaches a person (stacks/alertmanager.py); "none" only outside prod.
+ALERT_RECEIVERS = ("slack", "msteams", "webhook", "pagerduty", "opsgenie")
 # Prometheus scrapes every 10 s; a query window of one scrape comes back empty (flagger#1123) and
 # a check must never be judged on a single sample: at least 3 scrapes.
 SCRAPE_INTERVAL_SECONDS = 10  # manifests/telemetry/prometheus-values.yaml
@@ -44,16 +49,26 @@ def load(today: date | None = None) -> Settings:
 
     Warnings (nothing wrong yet, but soon) go to the engine's log, where `pulumi preview` shows them.
     """
-    project = pulumi.get_project()
-    reader = Reader(pulumi.Config(project))
-    settings = _settings(reader, project, pulumi.get_stack(), today or date.today())
-    declared = declared_keys()
-    for key in sorted(configured_keys(project) - declared):
-        reader.unknown(key, declared)
+    settings, reader = check(pulumi.get_project(), pulumi.get_stack(), today or date.today())
     reader.raise_if_invalid()
     for warning in reader.warnings:
         pulumi.log.warn(warning)
     return settings
+
+
+def check(project: str, stack: str, today: date) -> tuple[Settings, Reader]:
+    """Every rule `load` applies, without raising: the reader holds the problems and warnings.
+
+    Reads what `pulumi.Config(project)` holds: the engine's config under `pulumi up`, or what
+    `pulumi.runtime.set_all_config` put there outside it (canaryctl doctor). Settings built from
+    a config with problems are not to be used.
+    """
+    reader = Reader(pulumi.Config(project))
+    settings = _settings(reader, project, stack, today)
+    declared = declared_keys()
+    for key in sorted(configured_keys(project) - declared):
+        reader.unknown(key, declared)
+    return settings, reader
 
 
 def declared_keys() -> set[str]:
@@ -76,6 +91,7 @@ def _settings(r: Reader, project: str, stack: str, today: date) -> Settings:
         key = "nodeMinCount" if pool.autoscaling else "nodeCount"
         if nodes < HA_MIN_NODES and not r.has_problem(key):
             r.problem(key, nodes, f">= {HA_MIN_NODES} when meshHighAvailability is true")
+    delivery = _delivery(r)
     return Settings(
         project=project,
         stack=stack,
@@ -84,8 +100,13 @@ def _settings(r: Reader, project: str, stack: str, today: date) -> Settings:
         local=local,
         mesh=mesh,
         # A volume in one zone would pin Prometheus there: across zones it needs a ZRS disk.
-        telemetry=_telemetry(r, zone_redundant=bool(aks and aks.availability_zones)),
-        delivery=_delivery(r),
+        telemetry=_telemetry(
+            r,
+            environment,
+            delivery.alert_provider,
+            zone_redundant=bool(aks and aks.availability_zones),
+        ),
+        delivery=delivery,
         services=services,
     )
 
@@ -186,7 +207,85 @@ def _mesh(r: Reader) -> MeshSettings:
     )
 
 
-def _telemetry(r: Reader, zone_redundant: bool) -> TelemetrySettings:
+def _alert_receiver(r: Reader, environment: str, flagger_provider: str) -> AlertReceiver:
+    """Alertmanager's receiver: chosen explicitly in every stack, a real one in prod."""
+    prod = environment == "prod"
+    allowed = " | ".join(ALERT_RECEIVERS) + ("" if prod else ", or none to send alerts nowhere")
+    kind = r.text("alertReceiver", allowed=allowed, empty_ok=True)
+    if kind == "" and not r.has_problem("alertReceiver"):
+        # Before alertReceiver existed, Alertmanager posted where Flagger does (README).
+        hint = (
+            f" (alerts used to follow alertProvider {flagger_provider}: to keep them there, set "
+            f"alertReceiver {flagger_provider} and alertReceiverSecret to alertWebhookUrl's URL)"
+            if flagger_provider in ("slack", "msteams")
+            else ""
+        )
+        must = "prod's alerts must reach a person" if prod else "it must be chosen explicitly"
+        r.problem("alertReceiver", kind, f"{allowed}; {must}{hint}")
+    elif kind == "none" and prod:
+        r.problem(
+            "alertReceiver",
+            kind,
+            f"{allowed} when environment is prod: its alerts must reach a person",
+        )
+    elif kind not in (*ALERT_RECEIVERS, "none", ""):
+        r.problem("alertReceiver", kind, allowed)
+    secret = r.secret("alertReceiverSecret", check=_receiver_secret_rule(kind))
+    if kind in ALERT_RECEIVERS and secret is None:
+        r.problem(
+            "alertReceiverSecret",
+            None,
+            f"{_RECEIVER_SECRETS[kind]} when alertReceiver is {kind}, set with "
+            "`pulumi config set --secret alertReceiverSecret <value>`",
+        )
+    if kind == "none" and secret is not None:
+        r.warn("alertReceiverSecret", "is set, but alertReceiver is none: nothing reads it")
+    switch = r.secret("deadMansSwitchUrl", check=v.https_url)
+    if switch is None and prod:
+        r.problem(
+            "deadMansSwitchUrl",
+            None,
+            "a secret https URL when environment is prod: an outside service that pages when "
+            "the heartbeat stops (`pulumi config set --secret deadMansSwitchUrl <url>`)",
+        )
+    return AlertReceiver(
+        kind=kind or "none",
+        secret=secret if kind in ALERT_RECEIVERS else None,
+        dead_mans_switch_url=switch,
+        runbook_url=r.check("runbookUrl", _runbook_url),
+    )
+
+
+# What alertReceiverSecret holds for each receiver (Alertmanager v0.34.0 reads it from a file:
+# api_url_file, webhook_url_file, url_file, routing_key_file, api_key_file).
+_RECEIVER_SECRETS = {
+    "slack": "the Slack incoming-webhook URL (https)",
+    "msteams": "the Teams Workflows webhook URL (https)",
+    "webhook": "the webhook URL (https)",
+    "pagerduty": "the PagerDuty Events API v2 integration (routing) key, 32 letters or digits",
+    "opsgenie": "the Opsgenie API key (a GUID)",
+}
+_PAGERDUTY_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
+
+
+def _receiver_secret_rule(kind: str) -> Callable[[str], str | None]:
+    if kind == "pagerduty":
+        return lambda value: None if _PAGERDUTY_KEY.match(value) else _RECEIVER_SECRETS[kind]
+    if kind == "opsgenie":
+        return lambda value: None if v.GUID.match(value) else _RECEIVER_SECRETS[kind]
+    return v.https_url
+
+
+def _runbook_url(value: str) -> str | None:
+    """A link people can open: a path in the repository, or an http(s) address; no #section."""
+    if "#" in value or not value.strip():
+        return "the runbook's address without a #section, e.g. docs/runbook.md"
+    return None
+
+
+def _telemetry(
+    r: Reader, environment: str, flagger_provider: str, zone_redundant: bool
+) -> TelemetrySettings:
     return TelemetrySettings(
         zone_redundant_storage=zone_redundant,
         prometheus_retention=r.text(
@@ -199,4 +298,5 @@ def _telemetry(r: Reader, zone_redundant: bool) -> TelemetrySettings:
             "prometheusStorageSize", pattern=v.QUANTITY, allowed="a size like 20Gi or 500Mi"
         ),
         meshed_pods=r.integer("meshedPods", minimum=1, maximum=5000),
+        alerts=_alert_receiver(r, environment, flagger_provider),
     )

@@ -11,7 +11,7 @@ from datetime import date
 from stacks import azure_names as names
 from stacks import validators as v
 from stacks import versions
-from stacks.azure_regions import region_problem
+from stacks.azure_regions import region_problem, zone_problem
 from stacks.config_reader import Reader
 from stacks.config_record import Record, record, records
 from stacks.settings import (
@@ -62,6 +62,12 @@ def read_aks(r: Reader, project: str, stack: str, environment: str, today: date)
     if prod and not authorized_ip_ranges and not r.has_problem("apiServerAuthorizedIpRanges"):
         r.problem("apiServerAuthorizedIpRanges", [], f"in prod, {EGRESS_HINT}")
     location = r.check("location", region_problem)
+    zones = r.texts("availabilityZones", each=v.zone)
+    if not r.has_problem("location", "availabilityZones"):
+        # Else AKS refuses the cluster (AvailabilityZoneNotSupported) after the group was created.
+        wrong = zone_problem(location, zones)
+        if wrong:
+            r.problem("availabilityZones", list(zones), wrong)
     return AksSettings(
         location=location,
         resource_group_name=r.text(
@@ -77,7 +83,7 @@ def read_aks(r: Reader, project: str, stack: str, environment: str, today: date)
         sku_tier=sku_tier,
         system_pool=_system_pool(r),
         user_pool=_user_pool(r),
-        availability_zones=r.texts("availabilityZones", each=v.zone),
+        availability_zones=zones,
         upgrade_channel=upgrade_channel,
         node_os_upgrade_channel=r.choice("nodeOsUpgradeChannel", NODE_OS_UPGRADE_CHANNELS),
         auto_upgrade_window=_window(record(r, "autoUpgradeWindow")),

@@ -10,9 +10,8 @@ import pulumi_kubernetes as k8s
 
 from stacks.components.crds import apply_crds
 from stacks.helm import release
-from stacks.pins import FLAGGER_CRDS
+from stacks.pins import FLAGGER, FLAGGER_CRDS
 from stacks.settings import DeliverySettings
-from stacks.pins import FLAGGER
 
 NAMESPACE = "flagger-system"
 # Flagger's Gateway API router writing HTTPRoute gateway.networking.k8s.io/v1beta1, as Flagger's
@@ -41,8 +40,8 @@ class Delivery(pulumi.ComponentResource):
     """Flagger and its CRDs."""
 
     flagger: k8s.helm.v3.Release
-    """Canaries, metric templates and alert providers depend on this (CRDs, and Flagger
-    must outlive them on teardown to revert and release their finalizers)."""
+    """Canaries, metric templates and alert providers depend on this: its CRDs must exist first,
+    and on teardown they go before Flagger."""
 
     def __init__(
         self, name: str, args: DeliveryArgs, opts: pulumi.ResourceOptions | None = None

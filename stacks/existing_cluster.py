@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from stacks.components.cluster_identity import ClusterIdentity
 from stacks.settings import LocalClusterSettings
 
 
@@ -14,6 +15,8 @@ from stacks.settings import LocalClusterSettings
 class ExistingClusterArgs:
     settings: LocalClusterSettings
     stack: str
+    cluster_uid: str
+    """UID of the context's kube-system namespace, read before anything was registered."""
 
 
 class ExistingCluster(pulumi.ComponentResource):
@@ -28,6 +31,14 @@ class ExistingCluster(pulumi.ComponentResource):
     ) -> None:
         super().__init__("platform:cluster:ExistingCluster", name, None, opts)
         s = args.settings
+        # A re-created cluster behind the same context stops here, before any object is touched.
+        identity = ClusterIdentity(
+            f"{name}-identity",
+            context=s.kube_context,
+            kubeconfig=s.kubeconfig_path,
+            uid=args.cluster_uid,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         # The provider resolves the file itself ($KUBECONFIG or ~/.kube/config when no path is
         # given): its contents, credentials included, never enter the program or its state.
         self.provider = k8s.Provider(
@@ -37,11 +48,12 @@ class ExistingCluster(pulumi.ComponentResource):
             # The context names the cluster: a changed kubeconfig (new token, CA) is an update.
             cluster_identifier=f"{args.stack}-{s.kube_context}",
             enable_secret_mutable=True,
-            # The cluster is not the stack's own: what already exists there (Gateway API CRDs, a
-            # `monitoring` namespace) is adopted with server-side apply instead of failing with
-            # AlreadyExists; the layers keep such shared objects on destroy.
+            # Adopt what exists instead of failing with AlreadyExists. Only the stack's own
+            # objects can exist by then: stacks/existing_objects.py refused anything else (or
+            # leaves it out of the program) before a single resource was registered, so this
+            # takes back what an earlier run of this stack kept on destroy (its CRDs).
             upsert_existing_objects=True,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[identity]),
         )
         self.kube_context = s.kube_context
         self.register_outputs({"kube_context": self.kube_context})

@@ -11,7 +11,9 @@ sequence of `pulumi up` runs over trustAnchorGenerations and issuerAnchorGenerat
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -30,6 +32,15 @@ ANCHOR_NAME = f"root.linkerd.{TRUST_DOMAIN}"
 ISSUER_DURATION = "48h0m0s"
 ISSUER_RENEW_BEFORE = "25h0m0s"
 _CA_USES = ["cert_signing", "crl_signing"]
+# pulumi-tls treats a self-signed certificate as due for replacement once it is within
+# early_renewal_hours of its end or past it (ready_for_renewal; tls.SelfSignedCert, pulumi-tls
+# 5.6.2, default 0), and `pulumi up` then signs a new one with the same key: an extension, not a
+# rotation (the key stays). Set explicitly so that, should the provider act on it
+# (pulumi/pulumi-tls#39 reports it has not always), it does so before the mesh breaks, a month
+# after TrustAnchorExpiring (60 days) asked for a rotation.
+ANCHOR_EARLY_RENEWAL_DAYS = 30
+# `pulumi up` and preview warn from the day TrustAnchorExpiring fires.
+ANCHOR_WARNING_DAYS = 60
 
 
 def anchor_name(generation: int) -> str:
@@ -68,6 +79,8 @@ class MeshIdentity(pulumi.ComponentResource):
             *(anchors[g][0].cert_pem for g in sorted(anchors))
         )
         self.anchor_expiries = {g: anchors[g][0].validity_end_time for g in sorted(anchors)}
+        for generation, expiry in self.anchor_expiries.items():
+            expiry.apply(functools.partial(_warn_about, generation))
         signer = anchors[s.issuer_anchor_generation][1]
         self.issuer_ready = [
             certificate(
@@ -97,8 +110,9 @@ class MeshIdentity(pulumi.ComponentResource):
     def _anchor(
         self, name: str, generation: int, args: MeshIdentityArgs
     ) -> tuple[tls.SelfSignedCert, pulumi.Resource]:
-        """One anchor generation: key and self-signed CA (pulumi-tls, never renewed silently:
-        a new anchor must reach every proxy first), its Secret and the Issuer that signs with it."""
+        """One anchor generation: key and self-signed CA (pulumi-tls; replacing its key is the
+        rotation in docs/runbook.md, as a new anchor must reach every proxy first), its Secret
+        and the Issuer that signs with it."""
         child = pulumi.ResourceOptions(parent=self)
         key = tls.PrivateKey(f"{name}-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
         anchor = tls.SelfSignedCert(
@@ -107,8 +121,12 @@ class MeshIdentity(pulumi.ComponentResource):
             subject=tls.SelfSignedCertSubjectArgs(common_name=ANCHOR_NAME),
             is_ca_certificate=True,
             validity_period_hours=args.settings.trust_anchor_validity_days * 24,
+            early_renewal_hours=ANCHOR_EARLY_RENEWAL_DAYS * 24,
             allowed_uses=_CA_USES,
-            opts=child,
+            # pulumi-tls replaces a certificate when any input changes: a new
+            # trustAnchorValidityDays would swap this generation's anchor under every proxy, a
+            # rotation without the phase that trusts both. It applies to new generations.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["validityPeriodHours"]),
         )
         secret = k8s.core.v1.Secret(
             f"{name}-secret",
@@ -127,3 +145,30 @@ class MeshIdentity(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, depends_on=[secret, args.cert_manager]),
         )
         return anchor, signer
+
+
+def anchor_warning(generation: int, end: str, now: datetime | None = None) -> str | None:
+    """What `pulumi up` says about an anchor expiring within ANCHOR_WARNING_DAYS, or past it."""
+    expiry = datetime.fromisoformat(end.replace("Z", "+00:00"))
+    left = expiry - (now or datetime.now(UTC))
+    if left.days >= ANCHOR_WARNING_DAYS:
+        return None
+    if left.total_seconds() <= 0:
+        return (
+            f"trust anchor generation {generation} expired on {expiry:%Y-%m-%d}: Linkerd's "
+            "identity refuses every certificate request and proxies lose mTLS as their 24 h "
+            "certificates run out. Recovery: docs/runbook.md#trustanchorexpiring."
+        )
+    return (
+        f"trust anchor generation {generation} expires on {expiry:%Y-%m-%d} (in {left.days} "
+        "days): rotate it (docs/runbook.md#trustanchorexpiring). pulumi-tls is set to re-sign "
+        f"it with the same key from {ANCHOR_EARLY_RENEWAL_DAYS} days before its end; that "
+        "extends it, it does not rotate it."
+    )
+
+
+def _warn_about(generation: int, end: str) -> None:
+    """Logs anchor_warning, if any: `pulumi preview` and `up` show it."""
+    message = anchor_warning(generation, end)
+    if message:
+        pulumi.log.warn(message)

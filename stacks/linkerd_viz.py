@@ -15,8 +15,8 @@ from stacks.components.certificates import (
     inject_ca_values,
 )
 from stacks.helm import release
-from stacks.settings import MeshSettings
 from stacks.pins import LINKERD_REPO, Chart
+from stacks.settings import MeshSettings
 
 NAMESPACE = "linkerd-viz"
 # Chart value key -> certificate (Secret names fixed by linkerd-viz's tap-rbac.yaml and

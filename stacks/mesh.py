@@ -23,9 +23,8 @@ from stacks.components.crds import apply_crds
 from stacks.helm import release
 from stacks.identity import MeshIdentity, MeshIdentityArgs
 from stacks.manifests import load_one
-from stacks.pins import GATEWAY_API_CRDS
+from stacks.pins import CERT_MANAGER, GATEWAY_API_CRDS, LINKERD_REPO, Chart
 from stacks.settings import MeshSettings
-from stacks.pins import CERT_MANAGER, LINKERD_REPO, Chart
 
 NAMESPACE = "linkerd"
 CERT_MANAGER_NAMESPACE = "cert-manager"
@@ -53,6 +52,9 @@ class MeshArgs:
     settings: MeshSettings
     shared_cluster: bool
     """The cluster is not the stack's own (local): keep cluster-wide CRDs on destroy."""
+    keep_gateway_api: bool = False
+    """Gateway API CRDs of an accepted version were installed by someone else (local): use them
+    as they are, never apply, adopt or delete them (stacks/existing_objects.py)."""
 
 
 class Mesh(pulumi.ComponentResource):
@@ -91,11 +93,15 @@ class Mesh(pulumi.ComponentResource):
         )
         # Since 2.18 Linkerd no longer ships Gateway API CRDs; its policy controller and Flagger's
         # HTTPRoutes need them before the control plane starts.
-        gateway_api = apply_crds(
-            f"{name}-gateway-api",
-            GATEWAY_API_CRDS[s.gateway_api_version],
-            self,
-            keep=args.shared_cluster,
+        gateway_api = (
+            []
+            if args.keep_gateway_api
+            else apply_crds(
+                f"{name}-gateway-api",
+                GATEWAY_API_CRDS[s.gateway_api_version],
+                self,
+                keep=args.shared_cluster,
+            )
         )
         # Helm-installed Linkerd does not create its namespace; these are the labels the CLI
         # would set. Privileged pod security: proxy-init needs NET_ADMIN without linkerd-cni.

@@ -23,10 +23,10 @@ from stacks.components.progressive_service import (
 )
 from stacks.config_reader import ConfigError
 from stacks.helm import release
+from stacks.pins import LOADTESTER
 from stacks.rollout_plan import plan, release_analysis
 from stacks.service_manifests import NamespaceManifests, ServiceManifests
 from stacks.settings import DeliverySettings, ServiceSettings
-from stacks.pins import LOADTESTER
 
 
 @dataclass(frozen=True)
@@ -75,14 +75,20 @@ def prepare(
 
 
 def watches(services: tuple[ServiceSettings, ...]) -> list[CanaryWatch]:
-    """The Canaries alerted when a release is stuck past its slowest outcome plus three runs."""
+    """The Canaries alerted when a release is stuck: progressing past its slowest outcome plus
+    three runs, or promoting or finalising past what that takes plus three runs."""
     found = []
     for s in services:
         r = s.release
         planned = plan(release_analysis(r, s.acceptance_path is not None))
         slowest = max(planned.slowest_promotion_seconds, planned.slowest_rollback_seconds)
         stuck = r.progress_deadline_seconds + slowest + 3 * r.interval_seconds
-        found.append(CanaryWatch(s.namespace, s.name, stuck))
+        # Promotion shifts traffic back in steps of step_weight_promotion (one run each, Flagger
+        # v1.44.0 scheduler.go runPromotionTrafficShift), or at once; each phase may also wait
+        # for a rollout of the primary, bounded by the progress deadline.
+        steps = -(-r.max_weight // r.step_weight_promotion) if r.step_weight_promotion else 1
+        finishing = r.progress_deadline_seconds + (steps + 3) * r.interval_seconds
+        found.append(CanaryWatch(s.namespace, s.name, stuck, finishing))
     return found
 
 

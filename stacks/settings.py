@@ -94,8 +94,22 @@ class MeshSettings:
 
 
 @dataclass(frozen=True)
+class AlertReceiver:
+    """Where Alertmanager sends the platform's alerts, and where its heartbeat goes."""
+
+    kind: str
+    """none, slack, msteams (Teams Workflows), webhook, pagerduty or opsgenie."""
+    secret: pulumi.Output[str] | None
+    """The webhook URL, PagerDuty routing key or Opsgenie API key; None when kind is none."""
+    dead_mans_switch_url: pulumi.Output[str] | None
+    """Secret URL the always-firing heartbeat is posted to; None: no switch (not in prod)."""
+    runbook_url: str
+    """Address of docs/runbook.md as people open it; each alert links a section of it."""
+
+
+@dataclass(frozen=True)
 class TelemetrySettings:
-    """Prometheus storage; Grafana and the Linkerd dashboard need no tuning."""
+    """Prometheus storage and alerting; Grafana and the Linkerd dashboard need no tuning."""
 
     prometheus_retention: str
     prometheus_persistence: bool
@@ -104,11 +118,12 @@ class TelemetrySettings:
     """Expected meshed pods: Prometheus's memory is sized from it."""
     zone_redundant_storage: bool
     """AKS across zones: volumes on zone-redundant (ZRS) disks, so pods can move between zones."""
+    alerts: AlertReceiver
 
 
 @dataclass(frozen=True)
 class DeliverySettings:
-    """Flagger itself and where it sends canary events."""
+    """Flagger itself and where it sends canary events (its AlertProvider, not Alertmanager)."""
 
     flagger_replicas: int
     alert_provider: str

@@ -10,14 +10,16 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from stacks.alerts import WEBHOOK_KEY, WEBHOOK_SECRET, CanaryWatch, alertmanager_values, rules
+from stacks.alertmanager import SECRET_NAME as RECEIVERS_SECRET
+from stacks.alertmanager import alertmanager_values, secret_data
+from stacks.alerts import CANARY_PHASE_METRIC, CANARY_PHASES, CanaryWatch, Watched, rules
 from stacks.dashboards import dashboard_config_maps
 from stacks.helm import release
 from stacks.linkerd_viz import NAMESPACE as VIZ_NAMESPACE
 from stacks.linkerd_viz import linkerd_viz
 from stacks.manifests import load_one
-from stacks.settings import DeliverySettings, MeshSettings, TelemetrySettings
 from stacks.pins import GRAFANA, PROMETHEUS
+from stacks.settings import MeshSettings, TelemetrySettings
 
 NAMESPACE = "monitoring"
 PROMETHEUS_RELEASE = "prometheus"
@@ -35,14 +37,18 @@ PROMETHEUS_URL = f"http://{PROMETHEUS_RELEASE}-server.{NAMESPACE}.svc.cluster.lo
 PROMETHEUS_BASE_MIB = 512
 PROMETHEUS_MIB_PER_MESHED_POD = 4
 PROMETHEUS_LIMIT_FACTOR = 2
+# The chart names the server's volume claim <release>-server (templates/pvc.yaml).
+PROMETHEUS_CLAIM = f"{PROMETHEUS_RELEASE}-server"
+# retentionSize counts blocks, WAL and head chunks (Prometheus docs, "Operational aspects");
+# compaction writes a new block before deleting the ones it merges, so a fifth of the volume
+# stays free for it. Prometheus's "GB" is 2^30 bytes, the same as Kubernetes's Gi.
+RETENTION_SIZE_SHARE = 0.8
 
 
 @dataclass(frozen=True)
 class TelemetryArgs:
     settings: TelemetrySettings
     mesh: MeshSettings
-    delivery: DeliverySettings
-    """Where alerts go (the same webhook as Flagger's events)."""
     linkerd_namespace: str
     mesh_ready: pulumi.Resource
     """The Linkerd control plane: linkerd-viz is meshed and must wait for the injector."""
@@ -52,8 +58,6 @@ class TelemetryArgs:
     """Trust anchor generation -> expiry: alerted 60 days ahead."""
     canaries: list[CanaryWatch]
     """Canaries whose stalls are alerted."""
-    shared_cluster: bool
-    """The cluster is not the stack's own (local): keep a `monitoring` namespace on destroy."""
 
 
 class Telemetry(pulumi.ComponentResource):
@@ -80,8 +84,11 @@ class Telemetry(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=NAMESPACE, labels={"config.linkerd.io/admission-webhooks": "disabled"}
             ),
-            # An existing cluster may have had `monitoring` before: adopted, never deleted.
-            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.shared_cluster),
+            # Always the stack's own (a `monitoring` it did not create is refused before anything
+            # is created, stacks/existing_objects.py), so destroy deletes it, and with it what
+            # the charts leave behind: Alertmanager's volume claim (a StatefulSet's claims
+            # outlive it) and cert-manager's Secrets.
+            opts=child,
         )
         storage_class = None
         if s.zone_redundant_storage and s.prometheus_persistence:
@@ -97,27 +104,33 @@ class Telemetry(pulumi.ComponentResource):
                 opts=child,
             )
         needs: list[pulumi.Resource] = [storage_class] if storage_class else []
-        delivery = args.delivery
-        if delivery.alert_webhook_url is not None:
+        alerts = s.alerts
+        credentials = secret_data(alerts.secret, alerts.dead_mans_switch_url)
+        if credentials:
+            # Alertmanager reads each credential from this Secret's files (stacks/alertmanager.py).
             needs.append(
                 k8s.core.v1.Secret(
-                    f"{name}-alertmanager-webhook",
+                    f"{name}-alertmanager-receivers",
                     metadata=k8s.meta.v1.ObjectMetaArgs(
-                        name=WEBHOOK_SECRET, namespace=namespace.metadata.name
+                        name=RECEIVERS_SECRET, namespace=namespace.metadata.name
                     ),
-                    string_data={WEBHOOK_KEY: delivery.alert_webhook_url},
+                    string_data=credentials,
                     opts=child,
                 )
             )
-        alerting_rules = rules(
-            args.anchor_expiries, [args.linkerd_namespace, VIZ_NAMESPACE], args.canaries
+        watched = Watched(
+            webhook_namespaces=[args.linkerd_namespace, VIZ_NAMESPACE],
+            canaries=args.canaries,
+            persistent_volume_claim=PROMETHEUS_CLAIM if s.prometheus_persistence else None,
+            storage_bytes=storage_mebibytes(s.prometheus_storage_size) * 1024**2,
         )
+        alerting_rules = rules(args.anchor_expiries, watched, alerts.runbook_url)
         release(
             f"{name}-prometheus",
             chart=PROMETHEUS,
             release_name=PROMETHEUS_RELEASE,
             namespace=namespace.metadata.name,
-            values=_prometheus_values(s, storage_class is not None, delivery, alerting_rules),
+            values=_prometheus_values(s, storage_class is not None, alerting_rules),
             parent=self,
             depends_on=needs,
         )
@@ -172,14 +185,18 @@ class Telemetry(pulumi.ComponentResource):
 def _prometheus_values(
     s: TelemetrySettings,
     zone_redundant: bool,
-    delivery: DeliverySettings,
     alerting_rules: pulumi.Output[dict[str, Any]],
 ) -> dict[str, Any]:
     values = load_one("telemetry/prometheus-values.yaml")
     server = values["server"]
     server["retention"] = s.prometheus_retention
+    server["retentionSize"] = retention_size(s.prometheus_storage_size)
     server["persistentVolume"]["enabled"] = s.prometheus_persistence
     server["persistentVolume"]["size"] = s.prometheus_storage_size
+    if not s.prometheus_persistence:
+        # On an emptyDir the node's disk is the limit: kubelet evicts the pod past sizeLimit,
+        # so retentionSize stays below it exactly as below a volume.
+        server["emptyDir"] = {"sizeLimit": s.prometheus_storage_size}
     memory = prometheus_memory_mib(s.meshed_pods)
     server["resources"] = {
         "requests": {"cpu": "200m", "memory": f"{memory}Mi"},
@@ -190,12 +207,65 @@ def _prometheus_values(
     values["scrapeConfigs"]["linkerd-proxy"]["metric_relabel_configs"] = [
         {"source_labels": ["__name__"], "action": "keep", "regex": f"({kept})"}
     ]
-    values["alertmanager"] = alertmanager_values(delivery.alert_provider, delivery.alert_channel)
+    values["alertmanager"] = alertmanager_values(
+        s.alerts.kind, s.alerts.dead_mans_switch_url is not None
+    )
+    values["kube-state-metrics"]["customResourceState"]["config"] = canary_phase_metrics()
     if zone_redundant:
         server["persistentVolume"]["storageClass"] = ZRS_STORAGE_CLASS
         values["alertmanager"]["persistence"] = {"storageClass": ZRS_STORAGE_CLASS}
     values["serverFiles"] = {"alerting_rules.yml": alerting_rules}
     return values
+
+
+def retention_size(storage_size: str) -> str:
+    """`server.retentionSize` for a volume of `storage_size` (20Gi, 500Mi): 80% of it, in
+    Prometheus's units (its MB/GB/TB are powers of two, like Mi/Gi/Ti)."""
+    return f"{int(storage_mebibytes(storage_size) * RETENTION_SIZE_SHARE)}MB"
+
+
+def storage_mebibytes(storage_size: str) -> int:
+    """A prometheusStorageSize (validated: digits then Mi, Gi or Ti) in MiB."""
+    number, unit = int(storage_size[:-2]), storage_size[-2:]
+    return number * {"Mi": 1, "Gi": 1024, "Ti": 1024 * 1024}[unit]
+
+
+def canary_phase_metrics() -> dict[str, Any]:
+    """kube-state-metrics' custom-resource config: each Canary's status.phase as a StateSet
+    (kube-state-metrics v2.20.0 pkg/customresourcestate/config.go), named CANARY_PHASE_METRIC."""
+    prefix, _, metric = CANARY_PHASE_METRIC.rpartition("_")
+    return {
+        "spec": {
+            "resources": [
+                {
+                    "groupVersionKind": {
+                        "group": "flagger.app",
+                        "version": "v1beta1",
+                        "kind": "Canary",
+                    },
+                    "metricNamePrefix": prefix,
+                    "labelsFromPath": {
+                        "name": ["metadata", "name"],
+                        "namespace": ["metadata", "namespace"],
+                    },
+                    "metrics": [
+                        {
+                            "name": metric,
+                            "help": "The Canary's status.phase (Flagger)",
+                            "each": {
+                                "type": "StateSet",
+                                "stateSet": {
+                                    "labelName": "phase",
+                                    "path": ["status", "phase"],
+                                    "list": list(CANARY_PHASES),
+                                },
+                            },
+                        }
+                    ],
+                }
+            ]
+        }
+    }
 
 
 def prometheus_memory_mib(meshed_pods: int) -> int:

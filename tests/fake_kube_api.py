@@ -96,6 +96,8 @@ class FakeKubeApi:
         self.cluster_admin = True
         """What SelfSubjectAccessReviews answer: `* * *` allowed, and any resource not refused."""
         self.refused: set[str] = set()
+        self.routes: list[tuple[str, str, Any]] = list(ROUTES)
+        """What the server answers; a subclass adds its own (tests/fake_workloads.py)."""
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
@@ -226,6 +228,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch("POST")
 
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
     def _dispatch(self, method: str) -> None:
         fake: FakeKubeApi = self.server.fake  # type: ignore[attr-defined]
         url = urlsplit(self.path)
@@ -238,7 +243,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._status(401, "Unauthorized", "Unauthorized")
             if path.startswith("/apis/flagger.app") and not fake.flagger_installed:
                 return self._status(404, "NotFound", NOT_FOUND)
-            for verb, pattern, handle in ROUTES:
+            for verb, pattern, handle in fake.routes:
                 match = re.fullmatch(pattern, path)
                 if verb == method and match:
                     return handle(self, fake, *match.groups(), query=parse_qs(url.query), body=body)

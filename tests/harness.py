@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pulumi
 import yaml
 from pulumi.runtime import mocks, rpc, settings
@@ -19,7 +20,10 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from canaryctl import project
+from stacks import existing_objects
 from stacks.components.pinned import MIRROR_ENV
+from stacks.existing_objects import Found, Inventory, Wanted
+from stacks.settings import LocalClusterSettings
 from tests.fake_tls import provider_state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +72,34 @@ users:
       - devicecode
       provideClusterInfo: false
 """
+
+
+# kube-system's UID in the local stack's cluster unless a test says otherwise.
+KIND_CLUSTER_UID = "0b7e8c1a-3f51-4d6e-9c2a-5e8f1d2c3b4a"
+
+
+@dataclass
+class Existing:
+    """What runs before the program is evaluated: by default nothing (a first `pulumi up`)."""
+
+    aks: dict[str, Any] | None = None
+    """getManagedCluster's answer (the AKS API's camelCase fields); None: no cluster (404)."""
+    aks_error: str = ""
+    """Instead, the provider's error for that read (e.g. a 403)."""
+    cluster_uid: str = KIND_CLUSTER_UID
+    """The local stack's cluster: kube-system's UID, and what exists of what the stack creates."""
+    namespaces: dict[str, Found] = field(default_factory=dict)
+    crds: dict[str, Found] = field(default_factory=dict)
+    reads: list[Wanted] = field(default_factory=list)
+
+    def read(self, s: LocalClusterSettings, want: Wanted) -> Inventory:
+        """Stands in for stacks.existing_objects.read_cluster (the Kubernetes client)."""
+        self.reads.append(want)
+        return Inventory(
+            self.cluster_uid,
+            {n: f for n, f in self.namespaces.items() if n in want.namespaces},
+            {n: f for n, f in self.crds.items() if n in want.crds},
+        )
 
 
 @dataclass
@@ -153,11 +185,26 @@ class Run:
         return found[0]
 
 
+class ProviderError(grpc.RpcError):
+    """A provider's failure as the engine reports it over gRPC (the SDK reads code and details)."""
+
+    def __init__(self, details: str) -> None:
+        super().__init__(details)
+        self._details = details
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNKNOWN
+
+    def details(self) -> str:
+        return self._details
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     """Answers like the providers would, enough for outputs other resources read."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, existing: Existing) -> None:
         self.run = run
+        self.existing = existing
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         state = dict(args.inputs)
@@ -198,6 +245,19 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "subscriptionId": "00000000-0000-0000-0000-0000000000e3",
                 "tenantId": "00000000-0000-0000-0000-0000000000f4",
             }
+        if args.token == "azure-native:containerservice:getManagedCluster":
+            if self.existing.aks_error:
+                raise ProviderError(self.existing.aks_error)
+            if self.existing.aks is None:
+                # ARM's answer for a cluster that does not exist, as the engine hands the
+                # provider's error to the program: a gRPC error the SDK turns into an exception.
+                raise ProviderError(
+                    "GET https://management.azure.com/subscriptions/sub/resourceGroups/"
+                    f"{args.args['resourceGroupName']}/providers/Microsoft.ContainerService/"
+                    f"managedClusters/{args.args['resourceName']}\nRESPONSE 404: 404 Not Found\n"
+                    "ERROR CODE: ResourceNotFound"
+                )
+            return self.existing.aks
         if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
             encoded = base64.b64encode(AKS_USER_KUBECONFIG.encode()).decode()
             return {"kubeconfigs": [{"name": "clusterUser", "value": encoded}]}
@@ -253,8 +313,14 @@ WEBHOOK_SECRETS = {"alertWebhookUrl": "https://hooks.slack.com/services/T000/B00
 # What a user must set before a stack's first `pulumi up` (README, "Prod"); the committed file
 # ships no made-up address range, so the program refuses prod without one.
 SET_BY_USER: dict[str, dict[str, Any]] = {
-    "prod": {"apiServerAuthorizedIpRanges": ["203.0.113.0/24"]},
+    "prod": {"apiServerAuthorizedIpRanges": ["203.0.113.0/24"], "alertReceiver": "slack"},
 }
+# ... and the secrets prod refuses to run without (`pulumi config set --secret`, README "Alerts").
+RECEIVER_SECRETS = {
+    "alertReceiverSecret": "https://hooks.slack.com/services/T000/B000/RECEIVERTOKEN",
+    "deadMansSwitchUrl": "https://hc-ping.com/00000000-0000-0000-0000-00000000d5a1",
+}
+SECRETS_SET_BY_USER: dict[str, dict[str, str]] = {"prod": RECEIVER_SECRETS}
 
 
 def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, str]:
@@ -274,16 +340,21 @@ def run_program(
     overrides: dict[str, Any] | None = None,
     secrets: dict[str, str] | None = None,
     run: Run | None = None,
+    existing: Existing | None = None,
 ) -> Run:
     """Evaluate __main__.py for `stack` under mocks and return everything it registered.
 
-    Pass `run` to keep the record when the program raises.
+    Pass `run` to keep the record when the program raises; `existing` for what runs already.
     """
     run = run or Run(stack=stack)
-    recording = RecordingMocks(run)
+    existing = existing or Existing()
+    recording = RecordingMocks(run, existing)
     config = stack_config(stack, overrides)
     secret_keys = []
-    for key, value in (secrets or {}).items():
+    # An override replaces (or, as None, removes) a secret the user set.
+    user_set = SECRETS_SET_BY_USER.get(stack, {})
+    given = {k: v for k, v in user_set.items() if k not in (overrides or {})} | (secrets or {})
+    for key, value in given.items():
         config[f"{NAME}:{key}"] = value
         secret_keys.append(f"{NAME}:{key}")
     pulumi.runtime.set_all_config(config, secret_keys)
@@ -296,7 +367,12 @@ def run_program(
         monitor=RecordingMonitor(run, recording),
     )
     main = str(ROOT / "__main__.py")
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(main, run_name="__main__")))
+    real_read = existing_objects.read_cluster
+    existing_objects.read_cluster = existing.read  # no cluster in tests: the scripted one
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(main, run_name="__main__")))
+    finally:
+        existing_objects.read_cluster = real_read
     # Under mocks the Stack resource is finished before the program runs, so its exports are
     # read from the root resource rather than from an engine call.
     root = settings.get_root_resource()

@@ -88,8 +88,60 @@ METRICS: dict[str, frozenset[str]] = {
     # cert-manager v1.21.1 internal/collectors/certificate_collector.go:29-34.
     "certmanager_certificate_ready_status": frozenset(_CERTIFICATE | {"condition"}),
     "certmanager_certificate_expiration_timestamp_seconds": frozenset(_CERTIFICATE),
-    # Prometheus's own health of every target, with the labels each job's relabelling adds.
-    "up": frozenset(SCRAPE | {"namespace", "pod", "component", "node", "app"}),
+    "certmanager_certificate_renewal_timestamp_seconds": frozenset(_CERTIFICATE),
+    # Linkerd proxies (linkerd2-proxy v2.366.0 linkerd/identity/src/metrics.rs; the name in
+    # linkerd2 edge-26.8.3 testutil/prommatch/testdata/sampleMetrics.txt).
+    "identity_cert_expiration_timestamp_seconds": frozenset(PROXY_TARGET),
+    # Prometheus's own health of every target, with the labels each job's relabelling adds:
+    # component (linkerd-controller), pod labels (kubernetes-pods: app_kubernetes_io_*), the
+    # Service's name (kubernetes-service-endpoints), node labels (kubernetes-nodes).
+    "up": frozenset(
+        SCRAPE
+        | {
+            "namespace",
+            "pod",
+            "component",
+            "node",
+            "app",
+            "service",
+            "app_kubernetes_io_component",
+            "app_kubernetes_io_name",
+        }
+    ),
+    # Prometheus v3.14.0's own metrics (job prometheus): notifier/metric.go, config reload and
+    # rule manager (rules/group.go).
+    "prometheus_notifications_dropped_total": frozenset(SCRAPE),
+    "prometheus_notifications_alertmanagers_discovered": frozenset(SCRAPE),
+    "prometheus_config_last_reload_successful": frozenset(SCRAPE),
+    "prometheus_rule_evaluation_failures_total": frozenset(SCRAPE | {"rule_group"}),
+    "prometheus_tsdb_storage_blocks_bytes": frozenset(SCRAPE),
+    "prometheus_tsdb_head_chunks_storage_size_bytes": frozenset(SCRAPE),
+    "prometheus_tsdb_wal_storage_size_bytes": frozenset(SCRAPE),
+    # Alertmanager v0.34.0 notify/metrics.go (job alertmanager adds namespace and pod).
+    "alertmanager_notifications_failed_total": frozenset(
+        SCRAPE | {"namespace", "pod", "integration", "reason"}
+    ),
+    # kubelet's volume stats (job kubernetes-nodes; pkg/kubelet/metrics/collectors/volume_stats.go).
+    "kubelet_volume_stats_available_bytes": frozenset(
+        SCRAPE | {"namespace", "persistentvolumeclaim"}
+    ),
+    "kubelet_volume_stats_capacity_bytes": frozenset(
+        SCRAPE | {"namespace", "persistentvolumeclaim"}
+    ),
+    # kube-state-metrics v2.20.0 custom-resource StateSet of the Canary's status.phase
+    # (stacks/telemetry.py canary_phase_metrics; customresource_* labels from registry_factory.go).
+    "kube_flagger_canary_phase": frozenset(
+        SCRAPE
+        | {
+            "name",
+            "namespace",
+            "phase",
+            "service",
+            "customresource_group",
+            "customresource_kind",
+            "customresource_version",
+        }
+    ),
 }
 
 # Grafana variables and Flagger template variables become plain values before parsing.

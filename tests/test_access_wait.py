@@ -106,6 +106,10 @@ class _Reviews(BaseHTTPRequestHandler):
         server.asked.append(
             (attributes["verb"], attributes["resource"], self.headers["Authorization"])
         )
+        status = getattr(server, "status", None)
+        if status is not None:  # an HTTP error before any review, as a 401/403 from the API
+            self.send_error(status)
+            return
         allowed = len(server.asked) > server.denials
         review = {
             "apiVersion": "authorization.k8s.io/v1",
@@ -155,6 +159,74 @@ def test_asks_the_api_server_with_self_subject_access_reviews(
 def test_an_unreachable_api_server_is_an_attempt_to_retry() -> None:
     attempt = access_wait._check_access(yaml.safe_load(kubeconfig("http://127.0.0.1:9")))
     assert not attempt.granted and attempt.error
+    assert attempt.unreachable, f"a refused connection is no answer: {attempt}"
+    # A name that does not resolve is no answer either (.invalid never resolves, RFC 6761).
+    unknown = access_wait._check_access(yaml.safe_load(kubeconfig("https://aks.invalid:443")))
+    assert unknown.unreachable, unknown
+
+
+def test_an_http_error_is_an_answer(api_server: ThreadingHTTPServer) -> None:
+    """A 401/403 or any HTTP status means the connection got through the authorized ranges."""
+    api_server.status = 403  # type: ignore[attr-defined]
+    port = api_server.server_address[1]
+    attempt = access_wait._check_access(yaml.safe_load(kubeconfig(f"http://127.0.0.1:{port}")))
+    assert attempt.error.startswith("HTTP 403") and not attempt.unreachable
+
+
+def wait_seeing(answers: list[Attempt], ranges: tuple[str, ...]) -> str:
+    clock = FakeClock()
+    seen = iter(answers)
+    last = answers[-1]
+    with pytest.raises(AccessNotGranted) as raised:
+        wait_for_access(
+            kubeconfig("https://aks-dev.hcp.westeurope.azmk8s.io:443"),
+            principal=PRINCIPAL,
+            role=ROLE,
+            authorized_ip_ranges=ranges,
+            check=lambda _: next(seen, last),
+            sleep=clock.sleep,
+            clock=clock,
+        )
+    return str(raised.value)
+
+
+TIMED_OUT = Attempt(
+    error="MaxRetryError: ... ConnectTimeoutError(... 'Connection to aks timed out')",
+    unreachable=True,
+)
+
+
+def test_only_connection_errors_name_the_authorized_ranges_not_rbac() -> None:
+    message = wait_seeing([TIMED_OUT], ("203.0.113.0/24", "198.51.100.7/32"))
+    assert "never answered" in message
+    assert "apiServerAuthorizedIpRanges (203.0.113.0/24, 198.51.100.7/32)" in message
+    assert "https://api.ipify.org" in message
+    assert "pulumi config set --path 'apiServerAuthorizedIpRanges[2]' <address>/32" in message
+    assert "ConnectTimeoutError" in message, "the last error is shown"
+    for rbac in (ROLE, "clusterAdmins", "az role assignment"):
+        assert rbac not in message, f"blames RBAC: {message}"
+
+
+def test_connection_errors_without_ranges_blame_the_network() -> None:
+    message = wait_seeing([TIMED_OUT], ())
+    assert "apiServerAuthorizedIpRanges is empty" in message and "proxy" in message
+    assert ROLE not in message
+
+
+def test_one_answer_from_the_api_server_means_rbac_is_to_blame() -> None:
+    """Once any attempt got through, the ranges admit this machine: later timeouts are transient."""
+    message = wait_seeing([Attempt(error="HTTP 403 Forbidden"), TIMED_OUT], ("203.0.113.0/24",))
+    assert ROLE in message and "clusterAdmins" in message
+    assert "never answered" not in message
+
+
+def test_the_program_hands_the_wait_its_authorized_ranges() -> None:
+    from tests.harness import run_program
+
+    ranges = ["203.0.113.0/24", "198.51.100.7/32"]
+    run = run_program("dev", {"apiServerAuthorizedIpRanges": ranges})
+    (wait,) = run.of_type("pulumi-python:dynamic/cluster:AccessWait")
+    assert wait.inputs["authorizedIpRanges"] == ranges
 
 
 def test_only_new_grants_or_another_api_server_wait_again() -> None:

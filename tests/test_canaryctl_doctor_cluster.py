@@ -15,17 +15,17 @@ from tests.doctor_fakes import (
     TOKEN,
     FakeRunner,
     error,
+    fixture_stacks,
     ok,
     project,
     run,
-    use_checkout,
 )
 from tests.fake_kube_api import FakeKubeApi
 
 
 @pytest.fixture
-def in_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_checkout(monkeypatch)
+def in_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fixture_stacks(tmp_path, monkeypatch)
 
 
 @pytest.fixture
@@ -39,6 +39,7 @@ def local_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kubeconfig: P
         "progressive-delivery:environment": "local",
         "progressive-delivery:kubeContext": "fake",
         "progressive-delivery:kubeconfigPath": str(kubeconfig),
+        "progressive-delivery:alertReceiver": "none",
     }
     monkeypatch.chdir(project(tmp_path, "local", config))
 

@@ -23,7 +23,10 @@ def test_every_committed_stack_passes_the_cli_checks(stack: str) -> None:
     merged = merge(NAME, PROJECT["config"], stack, stack_file(stack))
     assert set(merged.values) == {f"{NAME}:{key}" for key in PROJECT["config"]}
     # The mocked runs hand the program exactly that config, plus what the user must set.
-    user_set = {f"{NAME}:{k}": json.dumps(v) for k, v in SET_BY_USER.get(stack, {}).items()}
+    user_set = {
+        f"{NAME}:{k}": v if isinstance(v, str) else json.dumps(v)
+        for k, v in SET_BY_USER.get(stack, {}).items()
+    }
     assert stack_config(stack) == merged.values | user_set
 
 

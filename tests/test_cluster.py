@@ -215,6 +215,9 @@ def test_prod_cluster_is_protected_and_dev_is_not(runs: dict[str, Run]) -> None:
     for type_ in ("azure-native:resources:ResourceGroup", MANAGED_CLUSTER):
         assert runs["prod"].one(type_).protect, f"prod {type_} is not protected"
         assert not runs["dev"].one(type_).protect, f"dev {type_} should be deletable"
+        # Azure names are unique: a replacement (dev) must delete the old one first.
+        for stack in ("dev", "prod"):
+            assert runs[stack].one(type_).delete_before_replace, f"{stack} {type_}"
     # Replacing the user pool is safe (new pool first); protect would block the old pool's delete.
     assert not runs["prod"].one(AGENT_POOL).protect
 
@@ -229,13 +232,14 @@ def test_raising_kubernetes_version_upgrades_with_the_patch_channel(runs: dict[s
         pool = run.one(AGENT_POOL)
         assert pool.inputs["orchestratorVersion"] == "1.35"
         assert "orchestratorVersion" not in pool.ignore_changes
-        # Counts are the autoscaler's; VM size and zones of the system pool cannot change in place.
+        # VM size and zones of the system pool cannot change in place; counts reach the pools
+        # (tests/test_cluster_lifecycle.py: and never a stale one on an autoscaled pool).
         assert {
-            "agentPoolProfiles[*].count",
             "agentPoolProfiles[*].vmSize",
             "agentPoolProfiles[*].availabilityZones",
         } <= set(cluster.ignore_changes)
-        assert "count" in pool.ignore_changes
+        assert "agentPoolProfiles[*].count" not in cluster.ignore_changes
+        assert "count" not in pool.ignore_changes
 
 
 def test_stable_channel_owns_the_version() -> None:

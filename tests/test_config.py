@@ -47,6 +47,15 @@ REJECTED = [
     ("dev", {"resourceGroupName": "rg dev"}, "resourceGroupName", "1-90 letters"),
     ("dev", {"location": "westeurop"}, "location", "did you mean westeurope?"),
     ("dev", {"location": "mars"}, "location", "Azure public region"),
+    # prod pins zones 1-3: a region without zones refuses them, with its zonal neighbours.
+    (
+        "prod",
+        {"location": "northcentralus"},
+        "availabilityZones",
+        "northcentralus has no availability zones (Microsoft's Azure regions list, 2026-07-28); "
+        "or a location in the same geography (United States) that has zones: centralus, eastus,",
+    ),
+    ("dev", {"location": "ukwest", "availabilityZones": ["1"]}, "availabilityZones", "uksouth"),
     ("dev", {"deployerPrincipalType": "Group"}, "deployerPrincipalType", "User | ServicePrincipal"),
     (
         "dev",
@@ -153,6 +162,7 @@ REJECTED = [
     ("dev", {"canaryInterval": "soon"}, "canaryInterval", "seconds or minutes"),
     ("dev", {"canaryProgressDeadlineSeconds": 10}, "canaryProgressDeadlineSeconds", "60-3600"),
     ("dev", {"alertProvider": "pagerduty"}, "alertProvider", "none | slack | msteams"),
+    ("dev", {"alertReceiver": "pager"}, "alertReceiver", "slack | msteams | webhook"),
     ("dev", {"flaggerReplicas": 4}, "flaggerReplicas", "1-3"),
 ]
 
@@ -211,6 +221,8 @@ def test_missing_key_names_pulumi_yaml() -> None:
         {"kubernetesVersion": "1.35.1", "upgradeChannel": "node-image"},
         {"kubernetesVersion": "2.0"},
         {"location": "swedencentral"},
+        {"location": "northcentralus"},  # no zones pinned: any region will do
+        {"location": "indiasouthcentral", "availabilityZones": ["1", "2", "3"]},
         {"clusterName": "aks_dev-2", "dnsPrefix": "dev2"},
         {"resourceGroupName": "rg-(shared).platform"},
         {"deployerPrincipalType": "ServicePrincipal"},
@@ -290,3 +302,15 @@ def test_default_names_are_derived_validly_from_any_stack_name() -> None:
     assert azure_names.default_cluster_name("feature_x.v2") == "aks-feature_x-v2"
     assert azure_names.dns_prefix_for("aks-feature_x-v2") == "aks-feature-x-v2"
     assert azure_names.default_resource_group(NAME, "dev") == "rg-progressive-delivery-dev"
+
+
+def test_the_zone_table_covers_exactly_the_region_table() -> None:
+    from stacks.azure_regions import GEOGRAPHY, PUBLIC_REGIONS, REGIONS_WITH_ZONES, zone_problem
+
+    assert REGIONS_WITH_ZONES < PUBLIC_REGIONS == set(GEOGRAPHY)
+    for region in PUBLIC_REGIONS - REGIONS_WITH_ZONES:
+        # Every region without zones has one with zones in its geography to point at.
+        assert "that has zones:" in (zone_problem(region, ["1"]) or ""), region
+        assert zone_problem(region, []) is None, region
+    for region in REGIONS_WITH_ZONES:
+        assert zone_problem(region, ["1", "2", "3"]) is None, region

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from stacks import validators, versions
+from stacks import pins, validators
 from stacks.pins import FLAGGER_CRDS
 from tests.harness import ROOT, Run
 
@@ -46,8 +46,8 @@ def test_flagger_crds_are_applied_from_the_pinned_release(stack_run: Run) -> Non
         "metrictemplates.flagger.app",
         "alertproviders.flagger.app",
     }
-    pinned_file = FLAGGER_CRDS[versions.FLAGGER.version]
-    assert pinned_file.url.endswith(f"/v{versions.FLAGGER.version}/artifacts/flagger/crd.yaml")
+    pinned_file = FLAGGER_CRDS[pins.FLAGGER.version]
+    assert pinned_file.url.endswith(f"/v{pins.FLAGGER.version}/artifacts/flagger/crd.yaml")
     flagger = run.release("flagger")
     # Helm would install crds/ once and never upgrade them.
     assert flagger.inputs["skipCrds"] is True

@@ -7,6 +7,7 @@ import datetime as dt
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from stacks.components.ownership import OWNER_LABEL, owner_id
 from stacks.config import HA_MIN_NODES
 from tests.harness import Run, run_program
 
@@ -64,6 +65,8 @@ def test_linkerd_namespace_has_what_the_chart_expects(stack_run: Run) -> None:
         "config.linkerd.io/admission-webhooks": "disabled",
         "linkerd.io/control-plane-ns": "linkerd",
         "pod-security.kubernetes.io/enforce": "privileged",
+        # What the stack created, so a later run (local stack) knows its own.
+        OWNER_LABEL: owner_id("progressive-delivery", stack_run.stack),
     }
     assert metadata["annotations"] == {"linkerd.io/inject": "disabled"}
 
@@ -115,7 +118,10 @@ def test_only_the_linkerd_namespace_can_mint_certificates_under_the_mesh_root(
 
 def test_trust_anchor_satisfies_linkerds_certificate_rules(stack_run: Run) -> None:
     (anchor_resource,) = stack_run.of_type(ANCHOR)
-    assert "earlyRenewalHours" not in anchor_resource.inputs, "a silent renewal breaks every proxy"
+    # A re-sign keeps the key and name: proxies verify chains against the anchor's name and key
+    # only (rustls's RootCertStore keeps subject and key, not validity; linkerd2-proxy v2.366.0
+    # linkerd/meshtls/src/creds.rs), so it extends the anchor without breaking them.
+    assert anchor_resource.inputs["earlyRenewalHours"] == 30 * 24
     pem = stack_run.release("linkerd-control-plane").inputs["values"]["identityTrustAnchorsPEM"]
     anchor = x509.load_pem_x509_certificate(pem.encode())
     key = anchor.public_key()

@@ -10,9 +10,14 @@ import yaml
 
 from stacks.manifests import MANIFESTS
 from stacks.telemetry import prometheus_memory_mib
-from tests.harness import WEBHOOK_SECRETS, Run, run_program
+from tests.harness import Run, run_program
 from tests.metric_catalogue import problems
-from tests.metric_usage import dashboard_queries, provisioned_dashboards, proxy_metrics_used
+from tests.metric_usage import (
+    dashboard_queries,
+    metric_names,
+    provisioned_dashboards,
+    proxy_metrics_used,
+)
 
 TEMPLATE = "kubernetes:flagger.app/v1beta1:MetricTemplate"
 
@@ -50,6 +55,34 @@ def test_the_proxy_keeps_exactly_what_consumers_read(runs: dict[str, Run]) -> No
     assert "response_total" in kept and "response_latency_ms_bucket" in kept, "the analysis"
 
 
+@pytest.mark.parametrize(
+    ("job", "family"),
+    [
+        ("kubernetes-nodes-cadvisor", ("container_", "machine_")),
+        ("kubernetes-nodes", ("kubelet_",)),
+    ],
+)
+def test_node_jobs_keep_exactly_what_is_queried(
+    job: str, family: tuple[str, ...], runs: dict[str, Run]
+) -> None:
+    run = runs["prod"]
+    queries = [q for board in provisioned_dashboards() for q in dashboard_queries(board)]
+    queries += [rule["expr"] for rule in alert_rules(run)]
+    used = {m for m in metric_names(queries) if m.startswith(family)}
+    (keep,) = prometheus(run)["scrapeConfigs"][job]["metric_relabel_configs"]
+    assert keep["action"] == "keep" and keep["source_labels"] == ["__name__"]
+    assert set(keep["regex"].strip("()").split("|")) == used, job
+    assert used, f"{job}: nothing queries it; disable the job instead"
+
+
+def test_node_job_intervals_fit_their_queries(runs: dict[str, Run]) -> None:
+    jobs = prometheus(runs["prod"])["scrapeConfigs"]
+    # Linkerd's Kubernetes dashboard rates cAdvisor counters over [1m]: at least 3 samples.
+    assert 60 // int(jobs["kubernetes-nodes-cadvisor"]["scrape_interval"].rstrip("s")) >= 3
+    # kubelet refreshes volume stats every minute; the disk rule looks 6 h back.
+    assert jobs["kubernetes-nodes"]["scrape_interval"] == "1m"
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
 def test_every_alert_rule_reads_real_metrics_and_labels(stack: str, runs: dict[str, Run]) -> None:
     for rule in alert_rules(runs[stack]):
@@ -59,22 +92,39 @@ def test_every_alert_rule_reads_real_metrics_and_labels(stack: str, runs: dict[s
 def test_the_platform_alerts_on_what_breaks_it(runs: dict[str, Run]) -> None:
     rules = {rule["alert"]: rule for rule in alert_rules(runs["prod"])}
     assert set(rules) >= {
+        "Heartbeat",
+        "AlertmanagerNotificationsFailing",
+        "PrometheusNotificationsDropped",
+        "PrometheusNoAlertmanager",
+        "LinkerdIdentityDown",
+        "LinkerdDestinationDown",
+        "LinkerdProxyInjectorDown",
+        "LinkerdSPValidatorDown",
+        "LinkerdPolicyDown",
+        "CertManagerControllerDown",
+        "CertManagerWebhookDown",
+        "CertManagerCAInjectorDown",
+        "FlaggerDown",
+        "AlertmanagerDown",
+        "PrometheusTargetsDown",
         "LinkerdIdentityIssuerExpiring",
         "CertificateNotReady",
+        "CertificateRenewalOverdue",
         "TrustAnchorExpiring",
         "WebhookCertificateExpiring",
+        "ProxyCertificatesNotRenewed",
         "CanaryFailed",
         "CanaryStuck",
-        "LinkerdControlPlaneDown",
-        "FlaggerDown",
-        "PrometheusTargetsDown",
+        "CanaryGateWaiting",
+        "PrometheusDiskFillingUp",
+        "PrometheusDiskAlmostFull",
+        "PrometheusVolumeStatsMissing",
     }
     assert rules["LinkerdIdentityIssuerExpiring"]["expr"] == "issuer_cert_ttl_seconds < 24 * 3600"
-    assert rules["CertificateNotReady"]["for"] == "15m"
-    assert "< 30 * 86400" in rules["WebhookCertificateExpiring"]["expr"]
-    assert 'namespace=~"linkerd|linkerd-viz"' in rules["WebhookCertificateExpiring"]["expr"]
     # The identity issuer (linkerd, 48 h by design) must not match: only webhook certificates.
-    assert 'issuer_name="webhook-issuer"' in rules["WebhookCertificateExpiring"]["expr"]
+    webhook = rules["WebhookCertificateExpiring"]["expr"]
+    assert 'namespace=~"linkerd|linkerd-viz"' in webhook
+    assert 'issuer_name="webhook-issuer"' in webhook
     # No metric carries the anchor's expiry: the rule holds the anchor's own expiry time.
     anchor = rules["TrustAnchorExpiring"]
     expiry = dt.datetime.fromisoformat(runs["prod"].outputs["trustAnchorExpiry"])
@@ -82,35 +132,24 @@ def test_the_platform_alerts_on_what_breaks_it(runs: dict[str, Run]) -> None:
     assert anchor["labels"]["generation"] == "1"
 
 
+def test_every_alert_links_its_runbook_section(stack_run: Run) -> None:
+    for rule in alert_rules(stack_run):
+        url = rule["annotations"]["runbook_url"]
+        assert url == f"docs/runbook.md#{rule['alert'].lower()}", rule["alert"]
+    custom = run_program(
+        "dev", {"runbookUrl": "https://git.example.com/p/blob/main/docs/runbook.md"}
+    )
+    (heartbeat,) = [r for r in alert_rules(custom) if r["alert"] == "Heartbeat"]
+    assert heartbeat["annotations"]["runbook_url"].startswith("https://git.example.com/p/blob/")
+
+
+def test_disk_rules_only_where_there_is_a_volume(runs: dict[str, Run]) -> None:
+    for stack, has_volume in (("dev", False), ("local", False), ("prod", True)):
+        names = {rule["alert"] for rule in alert_rules(runs[stack])}
+        assert ("PrometheusDiskFillingUp" in names) is has_volume, stack
+
+
 def test_a_rotation_alerts_on_both_anchors() -> None:
     run = run_program("dev", {"trustAnchorGenerations": [1, 2]})
     anchors = [r for r in alert_rules(run) if r["alert"] == "TrustAnchorExpiring"]
     assert sorted(r["labels"]["generation"] for r in anchors) == ["1", "2"]
-
-
-def test_alerts_go_to_the_stacks_webhook_through_a_mounted_secret() -> None:
-    run = run_program(
-        "dev", {"alertProvider": "slack", "alertChannel": "ops"}, secrets=WEBHOOK_SECRETS
-    )
-    alertmanager = prometheus(run)["alertmanager"]
-    (receiver,) = alertmanager["config"]["receivers"]
-    assert receiver["slack_configs"] == [
-        {"api_url_file": "/etc/alertmanager/secrets/url", "channel": "#ops", "send_resolved": True}
-    ]
-    (mount,) = alertmanager["extraSecretMounts"]
-    assert (mount["secretName"], mount["mountPath"]) == (
-        "alertmanager-webhook",
-        "/etc/alertmanager/secrets",
-    )
-    assert "hooks.slack.com" not in str(alertmanager), "the URL belongs in the Secret only"
-    teams = prometheus(run_program("dev", {"alertProvider": "msteams"}, secrets=WEBHOOK_SECRETS))[
-        "alertmanager"
-    ]["config"]["receivers"][0]
-    assert teams["msteams_configs"][0]["webhook_url_file"] == "/etc/alertmanager/secrets/url"
-
-
-def test_without_a_webhook_alerts_are_silent_but_kept(runs: dict[str, Run]) -> None:
-    alertmanager = prometheus(runs["dev"])["alertmanager"]
-    assert alertmanager["enabled"] is True
-    assert alertmanager["config"]["receivers"] == [{"name": "platform"}]
-    assert "extraSecretMounts" not in alertmanager

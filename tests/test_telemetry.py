@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from stacks import config
+from stacks import config, telemetry
+from stacks.components.ownership import OWNER_LABEL, owner_id
 from tests.harness import Run
 
 PROMETHEUS_URL = "http://prometheus-server.monitoring.svc.cluster.local:80"
@@ -35,7 +36,10 @@ def test_monitoring_namespace_is_never_meshed(stack_run: Run) -> None:
         if r.inputs["metadata"]["name"] == stack_run.release("prometheus").inputs["namespace"]
     ]
     labels = namespace.inputs["metadata"]["labels"]
-    assert labels == {"config.linkerd.io/admission-webhooks": "disabled"}
+    assert labels == {
+        "config.linkerd.io/admission-webhooks": "disabled",
+        OWNER_LABEL: owner_id("progressive-delivery", stack_run.stack),
+    }
 
 
 def test_prometheus_scrapes_every_10s(stack_run: Run) -> None:
@@ -75,13 +79,46 @@ def test_linkerd_proxy_job_adds_namespace_and_deployment_labels(stack_run: Run) 
 def test_unused_subcharts_are_off(stack_run: Run) -> None:
     values = prometheus_values(stack_run)
     assert values["alertmanager"]["enabled"] is True, "the platform's own alerts need it"
-    for subchart in (
-        "kube-state-metrics",
-        "prometheus-node-exporter",
-        "prometheus-pushgateway",
-    ):
+    for subchart in ("prometheus-node-exporter", "prometheus-pushgateway"):
         assert values[subchart] == {"enabled": False}, subchart
     assert values["scrapeConfigs"]["prometheus-pushgateway"] == {"enabled": False}
+    assert values["scrapeConfigs"]["kubernetes-api-servers"] == {"enabled": False}
+
+
+def test_kube_state_metrics_exports_only_the_canary_phase(stack_run: Run) -> None:
+    ksm = prometheus_values(stack_run)["kube-state-metrics"]
+    assert ksm["collectors"] == [] and ksm["extraArgs"] == ["--custom-resource-state-only"]
+    (resource,) = ksm["customResourceState"]["config"]["spec"]["resources"]
+    assert resource["groupVersionKind"] == {
+        "group": "flagger.app",
+        "version": "v1beta1",
+        "kind": "Canary",
+    }
+    (metric,) = resource["metrics"]
+    # The rules read <metricNamePrefix>_<name> (kube-state-metrics v2.20.0 fullName).
+    assert f"{resource['metricNamePrefix']}_{metric['name']}" == "kube_flagger_canary_phase"
+    assert metric["each"]["stateSet"]["path"] == ["status", "phase"]
+    assert {"Waiting", "WaitingPromotion", "Promoting", "Finalising"} <= set(
+        metric["each"]["stateSet"]["list"]
+    )
+    (rule,) = ksm["rbac"]["extraRules"]
+    assert rule == {
+        "apiGroups": ["flagger.app"],
+        "resources": ["canaries"],
+        "verbs": ["list", "watch"],
+    }
+
+
+def test_retention_size_leaves_headroom_below_the_volume(runs: dict[str, Run]) -> None:
+    for stack, size, limit in (("prod", "50Gi", "40960MB"), ("dev", "20Gi", "16384MB")):
+        server = prometheus_values(runs[stack])["server"]
+        assert server["retentionSize"] == limit, stack  # 80%; Prometheus's MB is 2^20 bytes
+        assert server["persistentVolume"]["size"] == size
+    # No volume: the emptyDir is bounded at the same size, so retentionSize is below it too.
+    assert prometheus_values(runs["dev"])["server"]["emptyDir"] == {"sizeLimit": "20Gi"}
+    assert "emptyDir" not in prometheus_values(runs["prod"])["server"]
+    assert telemetry.retention_size("500Mi") == "400MB"
+    assert telemetry.retention_size("1Ti") == "838860MB"
 
 
 def test_retention_and_storage_per_stack(runs: dict[str, Run]) -> None:

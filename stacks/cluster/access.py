@@ -27,8 +27,15 @@ def cluster_access(
     cluster: containerservice.ManagedCluster,
     kubeconfig: pulumi.Output[str],
     parent: pulumi.Resource,
+    with_cluster: pulumi.ResourceOptions,
 ) -> AccessWait:
-    """Role assignments for the deployer and clusterAdmins, and the wait until they apply."""
+    """Role assignments for the deployer and clusterAdmins, and the wait until they apply.
+
+    The grants on the cluster and the wait go with the cluster (`with_cluster`: deleted_with):
+    `pulumi destroy` does not revoke them one by one first, and a replaced cluster gets them
+    anew (Pulumi CLI 3.260+ replaces what is deleted_with a replaced resource). AcrPull lives on
+    the registry, which outlives the cluster: it is revoked on its own.
+    """
     caller = authorization.get_client_config_output()
     role = caller.subscription_id.apply(
         lambda sub: (
@@ -47,10 +54,12 @@ def cluster_access(
         description="The identity that created the cluster manages everything inside it.",
         # Whoever runs `pulumi up` later must not take this grant over (replacing it would
         # remove the creator's access): the first deployer keeps it.
-        opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["principalId", "principalType"]),
+        opts=pulumi.ResourceOptions.merge(
+            with_cluster, pulumi.ResourceOptions(ignore_changes=["principalId", "principalType"])
+        ),
     )
     admins = [
-        _admin(f"{name}-admin-{admin.object_id}", admin, role, cluster, parent)
+        _admin(f"{name}-admin-{admin.object_id}", admin, role, cluster, with_cluster)
         for admin in s.cluster_admins
     ]
     if s.container_registry:
@@ -61,7 +70,8 @@ def cluster_access(
         grants=[grant.id for grant in (deployer, *admins)],
         principal=caller.object_id,
         role=CLUSTER_ADMIN_ROLE,
-        opts=pulumi.ResourceOptions(parent=parent),
+        authorized_ip_ranges=s.authorized_ip_ranges,
+        opts=with_cluster,
     )
 
 
@@ -70,7 +80,7 @@ def _admin(
     admin: Principal,
     role: pulumi.Input[str],
     cluster: containerservice.ManagedCluster,
-    parent: pulumi.Resource,
+    with_cluster: pulumi.ResourceOptions,
 ) -> authorization.RoleAssignment:
     return authorization.RoleAssignment(
         name,
@@ -79,7 +89,7 @@ def _admin(
         role_definition_id=role,
         scope=cluster.id,
         description="A cluster administrator from the stack's clusterAdmins.",
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=with_cluster,
     )
 
 

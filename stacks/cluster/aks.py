@@ -10,9 +10,16 @@ import pulumi_kubernetes as k8s
 from pulumi_azure_native import containerservice, resources
 
 from stacks.cluster.access import cluster_access
+from stacks.cluster.create_only import network_profile
 from stacks.cluster.kubeconfig import non_interactive
+from stacks.cluster.live import LiveCluster
 from stacks.cluster.maintenance import maintenance_windows
-from stacks.cluster.pools import system_pool_ignored_changes, system_pool_profile, user_pool
+from stacks.cluster.pools import (
+    system_agent_pool,
+    system_pool_ignored_changes,
+    system_pools,
+    user_pool,
+)
 from stacks.settings import AksSettings
 
 
@@ -22,6 +29,10 @@ class AksClusterArgs:
     project: str
     stack: str
     tags: dict[str, str]
+    live: LiveCluster | None
+    """The cluster as it runs before this `pulumi up` (live.py); None when there is none yet."""
+    replacing: bool
+    """A create-only setting changed (create_only.py): this `pulumi up` replaces the cluster."""
 
 
 class AksCluster(pulumi.ComponentResource):
@@ -47,7 +58,9 @@ class AksCluster(pulumi.ComponentResource):
         super().__init__("platform:cluster:AksCluster", name, None, opts)
         s = args.settings
         # prod: a provider upgrade that plans a replacement must stop, not delete the cluster.
-        keep = pulumi.ResourceOptions(parent=self, protect=s.protect)
+        # Names are fixed and unique in Azure (azure-native refuses to create what exists), so a
+        # replacement (dev) must delete the old one first.
+        keep = pulumi.ResourceOptions(parent=self, protect=s.protect, delete_before_replace=True)
 
         group = resources.ResourceGroup(
             f"{name}-rg",
@@ -55,6 +68,13 @@ class AksCluster(pulumi.ComponentResource):
             location=s.location,
             tags=args.tags,
             opts=keep,
+        )
+        pools = system_pools(s, args.live, args.replacing)
+        network = network_profile(s)
+        system_pool = (
+            system_agent_pool(f"{name}-system-pool", s, pools.separate, group.name, args.tags, self)
+            if pools.separate
+            else None
         )
         cluster = containerservice.ManagedCluster(
             f"{name}-aks",
@@ -87,11 +107,12 @@ class AksCluster(pulumi.ComponentResource):
             # Azure CNI overlay on the classic dataplane. Not the Cilium dataplane: its socket-level
             # load balancing rewrites Service addresses before Linkerd's proxy sees them, so the
             # proxy cannot apply the HTTPRoute weights and canaries would get no traffic split.
+            # Create-only (create_only.py): a change replaces the cluster, refused in prod.
             network_profile=containerservice.ContainerServiceNetworkProfileArgs(
-                network_plugin="azure",
-                network_plugin_mode="overlay",
-                network_dataplane="azure",
-                network_policy=s.network_policy,
+                network_plugin=network["networkPlugin"],
+                network_plugin_mode=network["networkPluginMode"],
+                network_dataplane=network["networkDataplane"],
+                network_policy=network["networkPolicy"],
                 load_balancer_sku="standard",
             ),
             api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
@@ -99,14 +120,30 @@ class AksCluster(pulumi.ComponentResource):
             )
             if s.authorized_ip_ranges
             else None,
-            agent_pool_profiles=[system_pool_profile(s)],
+            agent_pool_profiles=[pools.inline] if pools.inline else None,
             tags=args.tags,
             opts=pulumi.ResourceOptions.merge(
-                keep, pulumi.ResourceOptions(ignore_changes=_ignored_changes(s))
+                keep,
+                pulumi.ResourceOptions(
+                    ignore_changes=_ignored_changes(s),
+                    depends_on=[system_pool] if system_pool else [],
+                ),
             ),
         )
-        pool = user_pool(f"{name}-user-pool", s, cluster, group.name, args.tags, self)
-        maintenance_windows(name, s, cluster, group.name, self)
+        # Children of the cluster in Azure: AKS deletes them with it, so `pulumi destroy` does not
+        # delete them one by one first (a user pool's drain would stop at the workloads'
+        # PodDisruptionBudgets, with only the tainted system pool left to move to).
+        with_cluster = pulumi.ResourceOptions(parent=self, deleted_with=cluster)
+        pool = user_pool(
+            f"{name}-user-pool",
+            s,
+            None if args.replacing else args.live,
+            cluster,
+            group.name,
+            args.tags,
+            with_cluster,
+        )
+        maintenance_windows(name, s, cluster, group.name, with_cluster)
 
         credentials = containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=group.name,
@@ -120,7 +157,7 @@ class AksCluster(pulumi.ComponentResource):
                 )
             )
         )
-        access = cluster_access(name, s, cluster, self.kubeconfig, self)
+        access = cluster_access(name, s, cluster, self.kubeconfig, self, with_cluster)
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
@@ -162,9 +199,10 @@ def _ignored_changes(s: AksSettings) -> list[str]:
 
     With the patch channel (or none) the minor is Pulumi's: raising kubernetesVersion upgrades the
     control plane, then the pools follow. The stable and rapid channels move it themselves, so
-    reverting it would mean a downgrade: then it is ignored and upgrades are AKS's alone.
+    reverting it would mean a downgrade: then it is ignored and upgrades are AKS's alone. Counts
+    are never ignored: systemNodeCount reaches the pool (it does not autoscale).
     """
-    ignored = ["agentPoolProfiles[*].count", *system_pool_ignored_changes()]
+    ignored = system_pool_ignored_changes()
     if s.version_follows_channel:
         ignored += ["kubernetesVersion", "agentPoolProfiles[*].orchestratorVersion"]
     return ignored

@@ -21,9 +21,10 @@ def maintenance_windows(
     s: AksSettings,
     cluster: containerservice.ManagedCluster,
     resource_group: pulumi.Input[str],
-    parent: pulumi.Resource,
+    opts: pulumi.ResourceOptions,
 ) -> list[containerservice.MaintenanceConfiguration]:
-    """One weekly window per upgrade kind the cluster has switched on."""
+    """One weekly window per upgrade kind the cluster has switched on (children of the cluster in
+    Azure: `opts` makes them go with it)."""
     windows = []
     if s.upgrade_channel != "none":
         windows.append((AUTO_UPGRADE_SCHEDULE, "auto-upgrade", s.auto_upgrade_window))
@@ -36,7 +37,7 @@ def maintenance_windows(
             resource_group_name=resource_group,
             resource_name_=cluster.name,
             maintenance_window=_window(window),
-            opts=pulumi.ResourceOptions(parent=parent),
+            opts=opts,
         )
         for config_name, suffix, window in windows
     ]

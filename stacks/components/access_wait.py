@@ -5,6 +5,11 @@ troubleshooting); AKS with Azure RBAC answers 403 until then, so the first `pulu
 cluster would fail on its first Kubernetes object. This resource asks the API server itself, with
 SelfSubjectAccessReviews through the stack's own kubeconfig, whether the identity running Pulumi
 may do what the platform needs, every POLL_SECONDS until it may or TIMEOUT_SECONDS have passed.
+When no attempt got any answer at all, the wait blames the network, and with
+apiServerAuthorizedIpRanges set, those ranges: AKS blocks every other address before HTTP ("The API
+server blocks requests from IP addresses that aren't included in the authorized ranges", AKS
+docs api-server-authorized-ip-ranges.md; such a client sees connection timeouts, Azure/AKS#4085),
+so a deployer outside them would otherwise be told about RBAC after ten minutes.
 
 It is a Pulumi dynamic resource: `pulumi up` runs `create` in the dynamic provider host, with the
 project's virtualenv. It runs again (a replacement) whenever the role assignments it is given or
@@ -46,6 +51,8 @@ class Attempt:
 
     refused: tuple[str, ...] = ()
     error: str = ""
+    unreachable: bool = False
+    """No HTTP answer: the connection failed (refused, timed out, name not resolved)."""
 
     @property
     def granted(self) -> bool:
@@ -57,6 +64,7 @@ def wait_for_access(
     *,
     principal: str,
     role: str,
+    authorized_ip_ranges: Sequence[str] = (),
     timeout_seconds: float = TIMEOUT_SECONDS,
     poll_seconds: float = POLL_SECONDS,
     check: Callable[[dict[str, Any]], Attempt] | None = None,
@@ -67,25 +75,57 @@ def wait_for_access(
     document = _parse(kubeconfig)
     look = check or _check_access
     started = clock()
+    answered = False
     while True:
         attempt = look(document)
         waited = clock() - started
         if attempt.granted:
             return waited
+        answered = answered or not attempt.unreachable
         if waited + poll_seconds > timeout_seconds:
-            why = (
-                f"it refused {', '.join(attempt.refused)}"
-                if attempt.refused
-                else f"the last attempt failed: {attempt.error}"
-            )
             raise AccessNotGranted(
-                f"after {waited:.0f} s the cluster's API server still does not let {principal} act "
-                f"({why}). The Azure role {role!r} for {principal} on the cluster has not taken "
-                "effect. Check it with `az role assignment list --scope <cluster id> --assignee "
-                f"{principal}`; if another identity created the cluster, add yours to config "
-                "clusterAdmins; then run `pulumi up` again."
+                _not_granted(waited, principal, role, attempt)
+                if answered
+                else _unreachable(waited, _server(kubeconfig), attempt, authorized_ip_ranges)
             )
         sleep(poll_seconds)
+
+
+def _not_granted(waited: float, principal: str, role: str, attempt: Attempt) -> str:
+    """The API server answered, but never allowed everything: the role has not taken effect."""
+    why = (
+        f"it refused {', '.join(attempt.refused)}"
+        if attempt.refused
+        else f"the last attempt failed: {attempt.error}"
+    )
+    return (
+        f"after {waited:.0f} s the cluster's API server still does not let {principal} act "
+        f"({why}). The Azure role {role!r} for {principal} on the cluster has not taken "
+        "effect. Check it with `az role assignment list --scope <cluster id> --assignee "
+        f"{principal}`; if another identity created the cluster, add yours to config "
+        "clusterAdmins; then run `pulumi up` again."
+    )
+
+
+def _unreachable(waited: float, server: str | None, attempt: Attempt, ranges: Sequence[str]) -> str:
+    """Why nothing ever answered: the authorized ranges when there are any, else the network."""
+    never = (
+        f"after {waited:.0f} s the cluster's API server {server or ''} never answered: every "
+        f"attempt failed to connect (the last: {attempt.error})."
+    )
+    if not ranges:
+        return (
+            f"{never} Nothing in the stack keeps this machine out (apiServerAuthorizedIpRanges "
+            "is empty): check its network, proxy (HTTPS_PROXY) and DNS, then run `pulumi up` again."
+        )
+    return (
+        f"{never} The API server admits only apiServerAuthorizedIpRanges ({', '.join(ranges)}) "
+        "and drops everything else unanswered: the address this machine reaches Azure from is "
+        "most likely outside them. `curl -s https://api.ipify.org` shows it (`canaryctl doctor` "
+        "compares it with the ranges); add it with `pulumi config set --path "
+        f"'apiServerAuthorizedIpRanges[{len(ranges)}]' <address>/32`, or run `pulumi up` from a "
+        "listed network, then run `pulumi up` again."
+    )
 
 
 def _parse(kubeconfig: str) -> dict[str, Any]:
@@ -138,8 +178,18 @@ def _check_access(document: dict[str, Any]) -> Attempt:
     except (ConfigException, OSError) as error:
         return Attempt(error=f"{type(error).__name__}: {error}")
     except Exception as error:  # urllib3 errors: the API server is not reachable yet
-        return Attempt(error=f"{type(error).__name__}: {error}")
+        return Attempt(error=f"{type(error).__name__}: {error}", unreachable=_no_connection(error))
     return Attempt(refused=tuple(refused))
+
+
+def _no_connection(error: Exception) -> bool:
+    """Whether the client never got a connection: urllib3 wraps the reason in MaxRetryError
+    (retries are off); NewConnectionError (refused, name not resolved) is a ConnectTimeoutError.
+    A read timeout or a TLS failure comes from a server that did answer the connection."""
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+
+    reason = error.reason if isinstance(error, MaxRetryError) else error
+    return isinstance(reason, ConnectTimeoutError)
 
 
 def _describe(attributes: dict[str, str]) -> str:
@@ -163,7 +213,10 @@ class _AccessWaitProvider(pulumi.dynamic.ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
         waited = wait_for_access(
-            props["kubeconfig"], principal=props["principal"], role=props["role"]
+            props["kubeconfig"],
+            principal=props["principal"],
+            role=props["role"],
+            authorized_ip_ranges=props.get("authorizedIpRanges") or (),
         )
         outs = {**_trigger(props), "principal": props["principal"], "waitedSeconds": round(waited)}
         return pulumi.dynamic.CreateResult(id_=_identity(_trigger(props)), outs=outs)
@@ -202,6 +255,7 @@ class AccessWait(pulumi.dynamic.Resource, module="cluster", name="AccessWait"):
         grants: Sequence[pulumi.Input[str]],
         principal: pulumi.Input[str],
         role: str,
+        authorized_ip_ranges: Sequence[str] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(
@@ -212,6 +266,8 @@ class AccessWait(pulumi.dynamic.Resource, module="cluster", name="AccessWait"):
                 "grants": list(grants),
                 "principal": principal,
                 "role": role,
+                # Only for the message when nothing ever answers; a change needs no new wait.
+                "authorizedIpRanges": list(authorized_ip_ranges),
             },
             opts,
         )

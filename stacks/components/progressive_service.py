@@ -79,8 +79,10 @@ class ProgressiveService(pulumi.ComponentResource):
             f"{name}-canary",
             m.canary,
             ns,
-            # Created after everything it names; deleted before them and before Flagger, so
-            # Flagger hands traffic back to the target (revertOnDeletion) when it goes.
+            # Created after everything it names; deleted before them. It carries no Flagger
+            # finalizer (no revertOnDeletion, manifests/service/canary.yaml): Kubernetes
+            # deletes it with everything Flagger generated for it (ownerReferences), Flagger
+            # running or not.
             pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[args.flagger, deployment, autoscaler, *args.namespace_ready, *alerting],
