@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from stacks import azure_names
 from stacks.schema import services as service_config
+from stacks.schema.alerting import Alerting
 from stacks.schema.base import ALL_STACKS, Section, meta, setting
 from stacks.schema.cluster import Cluster, LocalCluster
 from stacks.schema.delivery import Delivery, Release
@@ -59,6 +60,7 @@ SECTIONS: tuple[tuple[str, type[Section]], ...] = (
     ("local", LocalCluster),
     ("mesh", Mesh),
     ("telemetry", Telemetry),
+    ("alerting", Alerting),
     ("delivery", Delivery),
     ("release", Release),
 )
@@ -92,6 +94,7 @@ class Settings:
     """The existing cluster of the local stack; None on AKS."""
     mesh: Mesh
     telemetry: Telemetry
+    alerting: Alerting
     delivery: Delivery
     release: Release
     services: tuple[Service, ...]
@@ -162,11 +165,15 @@ def load(source: Source) -> Settings:
     environment = platform.environment if platform else "dev"
     context["environment"] = environment
     sections: dict[type[Section], Any] = {Platform: platform}
-    for _, model in SECTIONS[1:]:
+    # Delivery first: the alerting section's migration hint names Flagger's alertProvider.
+    order = sorted(SECTIONS[1:], key=lambda entry: entry[1] is not Delivery)
+    for _, model in order:
         if environment not in _stacks(model):
             continue
         sections[model], found = validate(model, data[model], context, locate)
         problems += found
+        if model is Delivery:
+            context["flagger_alert_provider"] = str(data[Delivery].get("alertProvider"))
     release = sections.get(Release)
     services, found = service_config.read(
         namespace,
@@ -202,6 +209,7 @@ def load(source: Source) -> Settings:
         local=sections.get(LocalCluster),
         mesh=sections[Mesh],
         telemetry=sections[Telemetry],
+        alerting=sections[Alerting],
         delivery=sections[Delivery],
         release=sections[Release],
         services=services,

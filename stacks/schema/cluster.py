@@ -13,7 +13,7 @@ from pydantic import StrictBool, ValidationInfo, field_validator, model_validato
 
 from stacks import azure_names as names
 from stacks import versions
-from stacks.azure_regions import region_problem
+from stacks.azure_regions import region_problem, zone_problem
 from stacks.schema.base import AKS_STACKS, Section, setting
 from stacks.schema.problems import Rules
 
@@ -319,6 +319,12 @@ class Cluster(Section):
                 f"MAJOR.MINOR with upgradeChannel {self.upgrade_channel} (AKS picks and upgrades "
                 f"the patch), e.g. {version.rsplit('.', 1)[0]}",
             )
+        zones = "availabilityZones"
+        if rules.valid("location", zones) and (
+            wrong := zone_problem(self.location, self.availability_zones)
+        ):
+            # Else AKS refuses the cluster (AvailabilityZoneNotSupported) after the group exists.
+            rules.refuse(zones, list(self.availability_zones), wrong)
         counts = ("autoscaling", "nodeCount", "nodeMinCount", "nodeMaxCount")
         if self.autoscaling and rules.valid(*counts):
             low, high = self.node_min_count, self.node_max_count

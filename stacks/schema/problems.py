@@ -102,7 +102,7 @@ def line(model: type[BaseModel], error: Any, locate: Locate) -> str:
     info = owner.model_fields[name] if owner is not None and name else None
     field_meta = meta(owner, name) if owner is not None and name else None
     allowed = _allowed(error, info, field_meta.allowed if field_meta else None)
-    if field_meta is not None and field_meta.secret:
+    if field_meta is not None and field_meta.secret and error["input"] not in (None, ""):
         return f"{where}: got a value that is not valid (not shown); allowed: {allowed}"
     given = None if error["type"] == "missing" else error["input"]
     return f"{where}: got {given!r}; allowed: {allowed}"
