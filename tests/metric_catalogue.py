@@ -28,6 +28,8 @@ PROXY_TARGET = SCRAPE | {
     "k8s_job",
     "control_plane_ns",
     "app",
+    # app.kubernetes.io/version on every service pod (stacks/analysis.py VERSION_LABEL)
+    "app_kubernetes_io_version",
 }
 # Proxy HTTP metrics (linkerd2-proxy v2.366.0, linkerd/app/core/src/metrics.rs:462-507, and the
 # transport labels in linkerd/app/core/src/transport/labels.rs).
@@ -88,6 +90,8 @@ METRICS: dict[str, frozenset[str]] = {
     # cert-manager v1.21.1 internal/collectors/certificate_collector.go:29-34.
     "certmanager_certificate_ready_status": frozenset(_CERTIFICATE | {"condition"}),
     "certmanager_certificate_expiration_timestamp_seconds": frozenset(_CERTIFICATE),
+    # The platform's recording rules: each check's threshold per Canary (stacks/analysis.py).
+    "canary_check_threshold": frozenset({"namespace", "name", "metric", "bound"}),
     # Prometheus's own health of every target, with the labels each job's relabelling adds.
     "up": frozenset(SCRAPE | {"namespace", "pod", "component", "node", "app"}),
 }

@@ -45,10 +45,11 @@ VIZ_METRICS = frozenset(
         "outbound_grpc_route_retry_requests_total",
     }
 )
-# Families other jobs scrape (Go controllers, cadvisor, Prometheus, Flagger, cert-manager).
+# Families other jobs scrape (Go controllers, cadvisor, Prometheus, Flagger, cert-manager) and
+# the platform's recording rules.
 _NOT_PROXY = re.compile(
     r"^(go_|container_|machine_|prometheus_|http_server_|http_client_|grpc_server_|flagger_|"
-    r"certmanager_|issuer_cert_|kube_|node_|up$|scrape_)"
+    r"certmanager_|issuer_cert_|kube_|node_|up$|scrape_|canary_check_)"
 )
 _LABEL_VALUES = re.compile(r"^(label_values|query_result)\((.*)\)$", re.DOTALL)
 
