@@ -82,11 +82,14 @@ class LoadCoverage:
     window_seconds: int
 
 
-def load_coverage(interval_seconds: int, window_seconds: int) -> LoadCoverage:
+def load_coverage(
+    interval_seconds: int, window_seconds: int, load: int | None = None
+) -> LoadCoverage:
     """Load seconds per window, runs exactly one interval apart (tests/load_schedule.py simulates
     the jitter): the pre-rollout run starts the load at 0, each later run k at k*interval ends the
-    window of its analysis and restarts the load, which runs load_seconds."""
-    step, load = interval_seconds, load_seconds(interval_seconds)
+    window of its analysis and restarts the load, which runs `load` (default load_seconds)."""
+    step = interval_seconds
+    load = load_seconds(interval_seconds) if load is None else min(load, interval_seconds)
     covered = []
     runs = math.ceil(window_seconds / step) + 2
     for k in range(1, runs + 1):
