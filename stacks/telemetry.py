@@ -52,6 +52,8 @@ class TelemetryArgs:
     """Trust anchor generation -> expiry: alerted 60 days ahead."""
     canaries: list[CanaryWatch]
     """Canaries whose stalls are alerted."""
+    check_thresholds: dict[str, Any]
+    """Recording rules holding each Canary check's threshold, for the canary dashboard."""
     shared_cluster: bool
     """The cluster is not the stack's own (local): keep a `monitoring` namespace on destroy."""
 
@@ -117,7 +119,9 @@ class Telemetry(pulumi.ComponentResource):
             chart=PROMETHEUS,
             release_name=PROMETHEUS_RELEASE,
             namespace=namespace.metadata.name,
-            values=_prometheus_values(s, storage_class is not None, delivery, alerting_rules),
+            values=_prometheus_values(
+                s, storage_class is not None, delivery, alerting_rules, args.check_thresholds
+            ),
             parent=self,
             depends_on=needs,
         )
@@ -174,6 +178,7 @@ def _prometheus_values(
     zone_redundant: bool,
     delivery: DeliverySettings,
     alerting_rules: pulumi.Output[dict[str, Any]],
+    recording_rules: dict[str, Any],
 ) -> dict[str, Any]:
     values = load_one("telemetry/prometheus-values.yaml")
     server = values["server"]
@@ -194,7 +199,10 @@ def _prometheus_values(
     if zone_redundant:
         server["persistentVolume"]["storageClass"] = ZRS_STORAGE_CLASS
         values["alertmanager"]["persistence"] = {"storageClass": ZRS_STORAGE_CLASS}
-    values["serverFiles"] = {"alerting_rules.yml": alerting_rules}
+    values["serverFiles"] = {
+        "alerting_rules.yml": alerting_rules,
+        "recording_rules.yml": recording_rules,
+    }
     return values
 
 

@@ -9,15 +9,17 @@ pkg/controller/scheduler_metrics.go runMetricChecks).
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 from stacks.analysis import query_model, render_query
+from stacks.dashboards import CANARY_DASHBOARD
 from stacks.service_manifests import render, render_namespace
 from stacks.telemetry import PROMETHEUS_URL
 from tests import linkerd_series as ls
-from tests.promtool import holds
+from tests.promtool import assert_rules_hold, check_rules, holds
 from tests.services_fixture import podinfo
 
 SCRAPES = 120  # 20 minutes of 10 s scrapes
@@ -197,3 +199,94 @@ def test_the_scrape_keeps_every_label_the_checks_select(runs) -> None:
         and r["regex"] == "__meta_kubernetes_pod_label_linkerd_io_proxy_(.+)"
         for r in job["relabel_configs"]
     )
+
+
+def dashboard_query(title: str, ref: str = "A") -> str:
+    board = json.loads(CANARY_DASHBOARD.read_text())
+    (panel,) = [p for p in board["panels"] if p["title"] == title]
+    (target,) = [t for t in panel["targets"] if t["refId"] == ref]
+    return target["expr"].replace("$namespace", "podinfo").replace("$target", "podinfo")
+
+
+def test_prometheus_records_each_checks_threshold_for_the_dashboard(runs) -> None:
+    rules = runs["prod"].release("prometheus").inputs["values"]["serverFiles"]
+    recording = rules["recording_rules.yml"]
+    check_rules(recording)
+    flagger = {
+        "job": "kubernetes-pods",
+        "instance": "10.244.0.12:8080",
+        "namespace": "podinfo",
+        "name": "podinfo",
+        "pod": "flagger-5c4f6d8b9-7hx2p",
+    }
+    series = [
+        {
+            "series": "flagger_canary_metric_analysis"
+            + "{"
+            + ", ".join(f'{k}="{v}"' for k, v in {**flagger, "metric": metric}.items())
+            + "}",
+            "values": values,
+        }
+        # request-volume passes then fails (0 < 250); success-rate fails then passes;
+        # latency passes (500 is allowed), then fails.
+        for metric, values in (
+            ("request-volume", "600x30 0x30"),
+            ("success-rate", "95x30 99.5x30"),
+            ("latency", "500x30 731x30"),
+        )
+    ]
+    verdict = dashboard_query("Check verdicts, run by run")
+    case = {
+        "interval": "10s",
+        "input_series": series,
+        "promql_expr_test": [
+            {
+                "expr": verdict,
+                "eval_time": when,
+                "exp_samples": [
+                    # one-to-one matching `on` the check keeps those labels only
+                    {"labels": f'{{metric="{m}", name="podinfo", namespace="podinfo"}}', "value": v}
+                    for m, v in expected.items()
+                ],
+            }
+            for when, expected in (
+                ("4m", {"request-volume": 1, "success-rate": 0, "latency": 1}),
+                ("9m", {"request-volume": 0, "success-rate": 1, "latency": 0}),
+            )
+        ],
+    }
+    assert_rules_hold(recording, [case])
+    # The repeated panel draws the measured value against the same recorded threshold.
+    measured = dashboard_query("$check against its threshold", "B").replace("$check", "latency")
+    threshold_case = {
+        "interval": "10s",
+        "input_series": [],
+        "promql_expr_test": [
+            {
+                "expr": measured,
+                "eval_time": "1m",
+                "exp_samples": [
+                    {
+                        "labels": 'canary_check_threshold{namespace="podinfo", name="podinfo", '
+                        'metric="latency", bound="max"}',
+                        "value": 500,
+                    }
+                ],
+            }
+        ],
+    }
+    assert_rules_hold(recording, [threshold_case])
+
+
+def test_the_dashboard_repeats_one_panel_per_check_with_value_threshold_and_weight() -> None:
+    board = json.loads(CANARY_DASHBOARD.read_text())
+    (panel,) = [p for p in board["panels"] if p.get("repeat") == "check"]
+    exprs = {t["refId"]: t["expr"] for t in panel["targets"]}
+    assert (
+        exprs["A"].startswith("flagger_canary_metric_analysis{") and 'metric="$check"' in exprs["A"]
+    )
+    assert exprs["B"].startswith("canary_check_threshold{") and 'metric="$check"' in exprs["B"]
+    assert exprs["C"].startswith("flagger_canary_weight{")
+    (check,) = [v for v in board["templating"]["list"] if v["name"] == "check"]
+    assert check["query"]["query"].startswith("label_values(canary_check_threshold{")
+    assert check["includeAll"] and check["multi"], "every check gets its panel"
