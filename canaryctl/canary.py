@@ -210,11 +210,49 @@ class Canary:
         """The timeline of these live settings, by the same model as `plan` and the stack export."""
         return plan(self.analysis())
 
+    @property
+    def awaiting_promotion(self) -> bool:
+        """At the promotion gate: every analysis step passed, traffic held where it was."""
+        return self.phase == "WaitingPromotion"
+
+    @property
+    def routed_weight(self) -> int:
+        """The canary's share of routed traffic, percent, also where status.canaryWeight is 0.
+
+        Entering WaitingPromotion, Flagger sets canaryWeight to 0 and iterations to
+        analysis.iterations - 1 (pkg/canary/status.go setStatusPhase, v1.44.0), and Promoting
+        keeps that 0, but the route still holds the step that reached the gate: runCanary asks the
+        gate only once the route's weight is at maxWeight (scheduler.go:614-620), and nothing
+        moves it until promotion shifts traffic back. Blue/green asks the gate before it routes
+        anything to the canary (runBlueGreen); A/B routes matching requests only.
+        """
+        gate = self.awaiting_promotion or (self.phase == "Promoting" and self.weight == 0)
+        if not gate:
+            return self.weight
+        if self.by_iterations:
+            return 100 if self.matches and self.phase == "Promoting" else 0
+        return self.plan().weights[-1]
+
+    @property
+    def traffic(self) -> str:
+        """The canary's traffic as a person reads it: 50/50%, matching requests, ..."""
+        if (
+            self.by_iterations
+            and self.matches
+            and self.phase in ("WaitingPromotion", "Progressing")
+        ):
+            return "matching requests"
+        return f"{self.routed_weight}/{self.max_weight}%"
+
     def progress(self) -> tuple[int, int]:
         """(analysis steps passed, steps planned) of the release under way."""
         if self.by_iterations:
-            return min(self.iterations, self.planned_iterations), self.planned_iterations
+            if self.awaiting_promotion:  # iterations reads analysis.iterations - 1 there
+                return self.planned_iterations, self.planned_iterations
+            return min(max(self.iterations, 0), self.planned_iterations), self.planned_iterations
         weights = self.plan().weights
+        if self.awaiting_promotion:
+            return len(weights), len(weights)
         return sum(1 for w in weights if w <= self.weight), len(weights)
 
     def default_timeout(self) -> int:

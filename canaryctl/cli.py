@@ -83,12 +83,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--events", type=int, default=5, metavar="N", help="events per Canary (default 5)"
     )
 
-    commands.add_parser(
+    wait = commands.add_parser(
         "wait",
         parents=[one, polling, cluster],
         help="follow a release until promoted (0), rolled back (1) or timed out (2)",
-        description="Follow a release live. The default timeout is the slowest way the "
-        "release can end by its live analysis settings (see canaryctl/canary.py); 0 waits forever.",
+        description="Follow a release live, with each check's value against its threshold as "
+        "Flagger measures it, and end with the release report (each step, each check, the "
+        "verdict). The default timeout is the slowest way the release can end by its live "
+        "analysis settings (see canaryctl/canary.py); 0 waits forever.",
+    )
+    wait.add_argument(
+        "-o",
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="json: the release report as JSON on stdout, progress on stderr (for CI)",
     )
     commands.add_parser(
         "abort",
@@ -179,7 +188,9 @@ def _run(args: argparse.Namespace) -> int:
         args.namespace or target.services.get(args.name) or _find(cluster, args.name, target)
     )
     if args.command == "wait":
-        return wait.run(cluster, namespace, args.name, args.timeout, args.poll, sys.stdout)
+        return wait.run(
+            cluster, namespace, args.name, args.timeout, args.poll, sys.stdout, args.output
+        )
     canary = Canary.from_object(cluster.get_canary(namespace, args.name))
     if args.command == "abort":
         return gates.abort(cluster, canary, args.wait, args.timeout, args.poll, sys.stdout)
