@@ -99,6 +99,27 @@ def build_parser() -> argparse.ArgumentParser:
         default="text",
         help="json: the release report as JSON on stdout, progress on stderr (for CI)",
     )
+    history = commands.add_parser(
+        "history",
+        parents=[one, cluster],
+        help="past releases from Prometheus: version, start, outcome, steps, worst check values",
+        description="List a service's past releases, newest first, reconstructed from the "
+        "series the platform's Prometheus retains (asked through the API server's service "
+        "proxy): version, start, duration, outcome, how far it got and each check's worst value "
+        "against the threshold recorded then. --release N shows release N in full, step by step.",
+    )
+    history.add_argument(
+        "--release", type=_release, metavar="N", help="show release N (1 is the newest) in full"
+    )
+    history.add_argument(
+        "--since",
+        type=_since,
+        default="7d",
+        metavar="DURATION",
+        help="how far back to look, e.g. 24h, 7d, 2w (default 7d; Prometheus keeps "
+        "prometheusRetention)",
+    )
+    history.add_argument("-o", "--output", choices=("text", "json"), default="text")
     commands.add_parser(
         "abort",
         parents=[one, gated, polling, cluster],
@@ -191,6 +212,12 @@ def _run(args: argparse.Namespace) -> int:
         return wait.run(
             cluster, namespace, args.name, args.timeout, args.poll, sys.stdout, args.output
         )
+    if args.command == "history":
+        from canaryctl import history
+
+        return history.run(
+            cluster, namespace, args.name, args.release, args.since, args.output, sys.stdout
+        )
     canary = Canary.from_object(cluster.get_canary(namespace, args.name))
     if args.command == "abort":
         return gates.abort(cluster, canary, args.wait, args.timeout, args.poll, sys.stdout)
@@ -204,6 +231,24 @@ def _seconds(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
     return value
+
+
+def _release(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("1 is the newest release")
+    return value
+
+
+def _since(text: str) -> int:
+    from canaryctl.history import since_seconds
+
+    try:
+        return since_seconds(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a whole number of minutes, hours, days or weeks, e.g. 24h or 7d"
+        ) from None
 
 
 def _positive(text: str) -> float:

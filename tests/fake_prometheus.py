@@ -12,6 +12,7 @@ against promtool's evaluation of the same series.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
@@ -34,10 +35,12 @@ class FakePrometheus:
     """Answer every query with this error (as Prometheus would for a bad query)."""
 
     def record(self, labels: dict[str, str], at: float, value: float) -> None:
-        """One scraped sample: `labels` with __name__."""
+        """One scraped sample: `labels` with __name__ (samples of a series arrive in order)."""
         points = self.series.setdefault(tuple(sorted(labels.items())), [])
-        points.append((at, value))
-        points.sort()
+        if points and points[-1][0] > at:
+            bisect.insort(points, (at, value))
+        else:
+            points.append((at, value))
 
     def stale(self, labels: dict[str, str], at: float) -> None:
         """The series disappears at `at` (its pod is gone): Prometheus writes a stale marker."""
@@ -74,23 +77,40 @@ class FakePrometheus:
                 )
             steps = [start + i * step for i in range(math.floor((end - start) / step) + 1)]
             found: dict[Labels, list[list[Any]]] = {}
+            selected = self._select(matchers)
             for at in steps:
-                for labels, value in self._at(matchers, at):
+                for labels, value in _newest(selected, at):
                     found.setdefault(labels, []).append([_time(at), _text(value)])
             result = [{"metric": dict(k), "values": v} for k, v in sorted(found.items())]
             return _ok("matrix", result)
         return 404, b"404 page not found\n"
 
     def _at(self, matchers: list[tuple[str, str, str]], at: float) -> list[tuple[Labels, float]]:
-        found = []
-        for labels, points in sorted(self.series.items()):
-            if not all(_matches(dict(labels).get(n, ""), op, v) for n, op, v in matchers):
-                continue
-            recent = [p for p in points if at - LOOKBACK_SECONDS < p[0] <= at]
-            # A stale marker ends the series at once (a target gone, a series no longer exposed).
-            if recent and recent[-1][1] is not STALE:
-                found.append((labels, recent[-1][1]))
-        return found
+        return _newest(self._select(matchers), at)
+
+    def _select(
+        self, matchers: list[tuple[str, str, str]]
+    ) -> list[tuple[Labels, list[tuple[float, float]]]]:
+        return [
+            (labels, points)
+            for labels, points in sorted(self.series.items())
+            if all(_matches(dict(labels).get(n, ""), op, v) for n, op, v in matchers)
+        ]
+
+
+def _newest(
+    selected: list[tuple[Labels, list[tuple[float, float]]]], at: float
+) -> list[tuple[Labels, float]]:
+    """Each selected series' sample at `at`: its newest within the lookback, unless stale."""
+    found = []
+    for labels, points in selected:
+        newest = bisect.bisect_right(points, at, key=lambda p: p[0]) - 1
+        if newest < 0 or points[newest][0] <= at - LOOKBACK_SECONDS:
+            continue
+        # A stale marker ends the series at once (a target gone, a series no longer exposed).
+        if points[newest][1] is not STALE:
+            found.append((labels, points[newest][1]))
+    return found
 
 
 class _Stale(float):
