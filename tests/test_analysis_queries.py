@@ -51,10 +51,12 @@ def verdicts(stack: str, series: list[dict[str, str]]) -> dict[str, bool]:
 
 
 def noise(pod: ls.Pod) -> list[dict[str, str]]:
-    """What every canary pod's proxy records without a single real request: Prometheus scraping
-    the admin port every 10 s and kubelet probing the app port (readiness and liveness, 10 s)."""
+    """What every canary pod's proxy records without a single real request, every 10 s:
+    Prometheus's scrape and kubelet's two probes of the admin port (the proxy container's
+    readiness and liveness, linkerd-control-plane chart _proxy.tpl), and kubelet's two probes of
+    the app port."""
     return [
-        *ls.traffic(pod, ls.admin(pod), per_scrape=1, scrapes=SCRAPES, latency_ms=((1, 1.0),)),
+        *ls.traffic(pod, ls.admin(pod), per_scrape=3, scrapes=SCRAPES, latency_ms=((1, 1.0),)),
         *ls.traffic(pod, ls.kubelet_probe(pod), per_scrape=2, scrapes=SCRAPES),
     ]
 
