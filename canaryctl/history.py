@@ -272,8 +272,9 @@ def _list(canary: Canary, reports: Sequence[Report]) -> list[str]:
 
 
 def _grid(start: datetime, end: datetime, step: float) -> list[float]:
-    """The evaluation times of a range query [start, end] by `step` (Prometheus's own)."""
-    first, last = start.timestamp(), end.timestamp()
+    """The evaluation times of a range query [start, end] by `step`, as Prometheus takes them:
+    from the start canaryctl sends (milliseconds), one step at a time."""
+    first, last = round(start.timestamp(), 3), round(end.timestamp(), 3)
     count = math.floor((last - first) / step) + 1
     return [round(first + i * step, 3) for i in range(count)]
 
