@@ -88,6 +88,7 @@ telemetry = Telemetry(
         cert_manager=mesh.cert_manager,
         anchor_expiries=mesh.anchor_expiries,
         canaries=services.watches(settings.services),
+        check_thresholds=services.threshold_rules(rendered),
     ),
     opts=in_cluster,
 )

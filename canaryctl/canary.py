@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from canaryctl.timefmt import parse_time
+from stacks.analysis import REQUEST_VOLUME
 from stacks.rollout_plan import (
     AB_TESTING,
     BLUE_GREEN,
@@ -33,6 +34,7 @@ DEFAULT_MAX_WEIGHT = 100
 # Analysis intervals are Go durations ("1m", "30s", "1m30s").
 _GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+_HEY_DURATION = re.compile(r"\bhey\b.*?\s-z\s+(\S+)")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,33 @@ class Webhook:
     name: str
     type: str
     url: str
+    cmd: str = ""
+    """metadata.cmd: what the load tester runs."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One metric check of the analysis, in the Canary's order (Flagger runs them in it)."""
+
+    name: str
+    minimum: float | None
+    maximum: float | None
+    window_seconds: int
+    """The query window (the metric's interval)."""
+
+    def passes(self, value: float) -> bool:
+        """Flagger's comparison (scheduler_metrics.go:327-339): below min or above max fails."""
+        if self.minimum is not None and value < self.minimum:
+            return False
+        return not (self.maximum is not None and value > self.maximum)
+
+    @property
+    def bound(self) -> str:
+        """The threshold as a person reads it: >= 99, <= 500, 95-100."""
+        low, high = self.minimum, self.maximum
+        if low is not None and high is not None:
+            return f"{low:g}-{high:g}"
+        return f">= {low:g}" if low is not None else f"<= {high:g}" if high is not None else "-"
 
 
 @dataclass(frozen=True)
@@ -71,6 +100,13 @@ class Canary:
     """analysis.stepWeightPromotion; 0 routes everything back at once."""
     progress_deadline_seconds: int
     webhooks: tuple[Webhook, ...]
+    checks: tuple[Check, ...] = ()
+    target: str = ""
+    """targetRef.name: Flagger labels its metrics with it (recorder.go)."""
+    last_promoted_spec: str = ""
+    """Hash of the pod template the primary runs; lastAppliedSpec equal to it after a failure
+    means the Deployment is back at the promoted version, which Flagger never analyses
+    (pkg/canary/spec.go hasSpecChanged)."""
 
     @classmethod
     def from_object(cls, obj: dict[str, Any]) -> Canary:
@@ -103,9 +139,17 @@ class Canary:
             progress_deadline_seconds=_int(spec.get("progressDeadlineSeconds"))
             or DEFAULT_PROGRESS_DEADLINE_SECONDS,
             webhooks=tuple(
-                Webhook(str(h.get("name") or ""), str(h.get("type") or ""), str(h.get("url") or ""))
+                Webhook(
+                    str(h.get("name") or ""),
+                    str(h.get("type") or ""),
+                    str(h.get("url") or ""),
+                    str((h.get("metadata") or {}).get("cmd") or ""),
+                )
                 for h in analysis.get("webhooks") or ()
             ),
+            checks=tuple(_check(m) for m in analysis.get("metrics") or ()),
+            target=str((spec.get("targetRef") or {}).get("name") or metadata.get("name") or ""),
+            last_promoted_spec=str(status.get("lastPromotedSpec") or ""),
         )
 
     @property
@@ -139,6 +183,7 @@ class Canary:
             weights = self.step_weights or canary_weights(
                 self.step_weight or self.max_weight, self.max_weight
             )
+        volume = next((c for c in self.checks if c.name == REQUEST_VOLUME), None)
         return Analysis(
             interval_seconds=self.interval_seconds,
             threshold=self.threshold,
@@ -147,17 +192,67 @@ class Canary:
             iterations=self.planned_iterations if self.by_iterations else 0,
             promotion_step=self.promotion_step,
             manual_promotion=self.webhook(PROMOTION_HOOK) is not None,
+            window_seconds=self.checks[0].window_seconds if self.checks else 0,
+            load_seconds=self.load_seconds,
+            min_requests=int(volume.minimum or 0) if volume else 0,
         )
+
+    @property
+    def load_seconds(self) -> int:
+        """How long a rollout load command runs (hey -z), 0 without one."""
+        for hook in self.webhooks:
+            found = _HEY_DURATION.search(hook.cmd)
+            if hook.type == "rollout" and found:
+                return go_seconds(found[1], 0)
+        return 0
 
     def plan(self) -> RolloutPlan:
         """The timeline of these live settings, by the same model as `plan` and the stack export."""
         return plan(self.analysis())
 
+    @property
+    def awaiting_promotion(self) -> bool:
+        """At the promotion gate: every analysis step passed, traffic held where it was."""
+        return self.phase == "WaitingPromotion"
+
+    @property
+    def routed_weight(self) -> int:
+        """The canary's share of routed traffic, percent, also where status.canaryWeight is 0.
+
+        Entering WaitingPromotion, Flagger sets canaryWeight to 0 and iterations to
+        analysis.iterations - 1 (pkg/canary/status.go setStatusPhase, v1.44.0), and Promoting
+        keeps that 0, but the route still holds the step that reached the gate: runCanary asks the
+        gate only once the route's weight is at maxWeight (scheduler.go:614-620), and nothing
+        moves it until promotion shifts traffic back. Blue/green asks the gate before it routes
+        anything to the canary (runBlueGreen); A/B routes matching requests only.
+        """
+        gate = self.awaiting_promotion or (self.phase == "Promoting" and self.weight == 0)
+        if not gate:
+            return self.weight
+        if self.by_iterations:
+            return 100 if self.matches and self.phase == "Promoting" else 0
+        return self.plan().weights[-1]
+
+    @property
+    def traffic(self) -> str:
+        """The canary's traffic as a person reads it: 50/50%, matching requests, ..."""
+        if (
+            self.by_iterations
+            and self.matches
+            and self.phase in ("WaitingPromotion", "Progressing")
+        ):
+            return "matching requests"
+        return f"{self.routed_weight}/{self.max_weight}%"
+
     def progress(self) -> tuple[int, int]:
         """(analysis steps passed, steps planned) of the release under way."""
         if self.by_iterations:
-            return min(self.iterations, self.planned_iterations), self.planned_iterations
+            if self.awaiting_promotion:  # iterations reads analysis.iterations - 1 there
+                return self.planned_iterations, self.planned_iterations
+            return min(max(self.iterations, 0), self.planned_iterations), self.planned_iterations
         weights = self.plan().weights
+        if self.awaiting_promotion:
+            return len(weights), len(weights)
         return sum(1 for w in weights if w <= self.weight), len(weights)
 
     def default_timeout(self) -> int:
@@ -177,6 +272,26 @@ class Canary:
             + max(planned.slowest_promotion_seconds, planned.slowest_rollback_seconds)
             + 60
         )
+
+
+def _check(metric: dict[str, Any]) -> Check:
+    bounds = metric.get("thresholdRange") or {}
+    low, high = bounds.get("min"), bounds.get("max")
+    if not bounds and metric.get("threshold") is not None:
+        high = metric.get("threshold")  # the deprecated `threshold` is a maximum
+    return Check(
+        name=str(metric.get("name") or ""),
+        minimum=_float(low),
+        maximum=_float(high),
+        window_seconds=go_seconds(metric.get("interval"), DEFAULT_INTERVAL_SECONDS),
+    )
+
+
+def _float(value: object) -> float | None:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
 
 
 def go_seconds(value: object, default: int) -> int:

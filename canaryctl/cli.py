@@ -83,13 +83,43 @@ def build_parser() -> argparse.ArgumentParser:
         "--events", type=int, default=5, metavar="N", help="events per Canary (default 5)"
     )
 
-    commands.add_parser(
+    wait = commands.add_parser(
         "wait",
         parents=[one, polling, cluster],
         help="follow a release until promoted (0), rolled back (1) or timed out (2)",
-        description="Follow a release live. The default timeout is the slowest way the "
-        "release can end by its live analysis settings (see canaryctl/canary.py); 0 waits forever.",
+        description="Follow a release live, with each check's value against its threshold as "
+        "Flagger measures it, and end with the release report (each step, each check, the "
+        "verdict). The default timeout is the slowest way the release can end by its live "
+        "analysis settings (see canaryctl/canary.py); 0 waits forever.",
     )
+    wait.add_argument(
+        "-o",
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="json: the release report as JSON on stdout, progress on stderr (for CI)",
+    )
+    history = commands.add_parser(
+        "history",
+        parents=[one, cluster],
+        help="past releases from Prometheus: version, start, outcome, steps, worst check values",
+        description="List a service's past releases, newest first, reconstructed from the "
+        "series the platform's Prometheus retains (asked through the API server's service "
+        "proxy): version, start, duration, outcome, how far it got and each check's worst value "
+        "against the threshold recorded then. --release N shows release N in full, step by step.",
+    )
+    history.add_argument(
+        "--release", type=_release, metavar="N", help="show release N (1 is the newest) in full"
+    )
+    history.add_argument(
+        "--since",
+        type=_since,
+        default="7d",
+        metavar="DURATION",
+        help="how far back to look, e.g. 24h, 7d, 2w (default 7d; Prometheus keeps "
+        "prometheusRetention)",
+    )
+    history.add_argument("-o", "--output", choices=("text", "json"), default="text")
     commands.add_parser(
         "abort",
         parents=[one, gated, polling, cluster],
@@ -224,7 +254,15 @@ def _run(args: argparse.Namespace) -> int:
         args.namespace or target.services.get(args.name) or _find(cluster, args.name, target)
     )
     if args.command == "wait":
-        return wait.run(cluster, namespace, args.name, args.timeout, args.poll, sys.stdout)
+        return wait.run(
+            cluster, namespace, args.name, args.timeout, args.poll, sys.stdout, args.output
+        )
+    if args.command == "history":
+        from canaryctl import history
+
+        return history.run(
+            cluster, namespace, args.name, args.release, args.since, args.output, sys.stdout
+        )
     canary = Canary.from_object(cluster.get_canary(namespace, args.name))
     if args.command == "abort":
         return gates.abort(cluster, canary, args.wait, args.timeout, args.poll, sys.stdout)
@@ -238,6 +276,24 @@ def _seconds(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
     return value
+
+
+def _release(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("1 is the newest release")
+    return value
+
+
+def _since(text: str) -> int:
+    from canaryctl.history import since_seconds
+
+    try:
+        return since_seconds(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a whole number of minutes, hours, days or weeks, e.g. 24h or 7d"
+        ) from None
 
 
 def _positive(text: str) -> float:

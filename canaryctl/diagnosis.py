@@ -109,6 +109,15 @@ KNOWN: tuple[Known, ...] = (
         "(`kubectl -n monitoring get pods`)",
     ),
     Known(
+        "low-volume",
+        "pkg/controller/scheduler_metrics.go:332, for the platform's request-volume check",
+        "Halt %s.%s advancement request-volume %.2f < %v",
+        "too few requests from meshed clients reached the canary's port in the query window (a "
+        "failed check; Prometheus's scrapes and kubelet's probes do not count)",
+        "check the load tester runs its load (`kubectl -n {ns} logs deploy/flagger-loadtester`); "
+        "a canary that answers slowly also gets fewer requests from it",
+    ),
+    Known(
         "below-slo",
         "pkg/controller/scheduler_metrics.go:332",
         "Halt %s.%s advancement %s %.2f < %v",

@@ -101,6 +101,18 @@ class Cluster:
         with self._call("create", PROXY, namespace, service):
             self._request("POST", resource, body)
 
+    def get_from_service(
+        self, namespace: str, service: str, path: str, query: list[tuple[str, str]], what: str
+    ) -> bytes:
+        """GET from an in-cluster Service ("name:port") through the API server's proxy; `what`
+        names it in errors ("Prometheus")."""
+        resource = (
+            f"/api/v1/namespaces/{quote(namespace, safe='')}/services/"
+            f"{quote(service, safe=':')}/proxy/{quote(path.lstrip('/'), safe='/')}"
+        )
+        with self._call("get", PROXY, namespace, service, what=what):
+            return self._request("GET", resource, query=query)
+
     def flagger_installed(self) -> bool:
         """Whether the API server serves flagger.app/v1beta1 canaries, i.e. the CRD exists."""
         with self._call("get", f"{GROUP}/{VERSION} discovery", None):
@@ -189,12 +201,17 @@ class Cluster:
 
     @contextmanager
     def _call(
-        self, verb: str, resource: str, namespace: str | None, name: str | None = None
+        self,
+        verb: str,
+        resource: str,
+        namespace: str | None,
+        name: str | None = None,
+        what: str = "the load tester",
     ) -> Iterator[None]:
         try:
             yield
         except ApiException as error:
-            raise self._explain(error, verb, resource, namespace, name) from None
+            raise self._explain(error, verb, resource, namespace, name, what) from None
         except (urllib3.exceptions.HTTPError, OSError) as error:
             raise self._unreachable(error) from None
 
@@ -205,7 +222,13 @@ class Cluster:
         )
 
     def _explain(
-        self, error: ApiException, verb: str, resource: str, namespace: str | None, name: str | None
+        self,
+        error: ApiException,
+        verb: str,
+        resource: str,
+        namespace: str | None,
+        name: str | None,
+        what: str = "the load tester",
     ) -> CanaryctlError:
         status = int(error.status or 0)
         server = self.target.server
@@ -243,9 +266,12 @@ class Cluster:
                 )
         if resource == PROXY and status in (404, 502, 503):
             return CanaryctlError(
-                f"the load tester {namespace}/{name} did not take the request ({status}: "
+                f"{what} {namespace}/{name} did not take the request ({status}: "
                 f"{detail}): check it runs with `kubectl -n {namespace} get pods`"
             )
+        if resource == PROXY and 400 <= status < 500 and verb == "get":
+            # The proxied service's own answer (Prometheus: 400/422 with its JSON error).
+            return ServiceRefused(status, _body(error))
         if status >= 500 or status == 429:
             return Unavailable(
                 f"the Kubernetes API at {server} answered {status} to {verb} {resource} "
@@ -286,6 +312,19 @@ def _event(item: dict[str, Any]) -> Event:
         message=" ".join(str(item.get("message") or "").split()).removeprefix(COMBINED),
         count=int(item.get("count") or 1),
     )
+
+
+class ServiceRefused(CanaryctlError):
+    """A proxied Service answered with an HTTP error of its own; `body` is its answer."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"answered {status}: {body[:200]}")
+        self.status = status
+        self.body = body
+
+
+def _body(error: ApiException) -> str:
+    return error.body.decode() if isinstance(error.body, bytes) else str(error.body or "")
 
 
 def _status_message(error: ApiException) -> str:

@@ -2,54 +2,71 @@
 
 Which release, and when is it over? `wait` usually starts right after `pulumi up` changed the
 Deployment, and Flagger only notices at its next run, up to one analysis interval later; until
-then the Canary still shows the previous release's phase, e.g. Succeeded. So `wait` records
-status.lastAppliedSpec (the hash of the pod template Flagger last acted on) at the start, and a
-release has started once either
-  - the phase is one of a release under way (Initializing, Progressing, Waiting,
-    WaitingPromotion, Promoting, Finalising), or
-  - lastAppliedSpec differs from the recorded hash (a release that began, and perhaps ended,
-    between two polls).
+then the Canary still shows the previous release's phase, e.g. Succeeded. A release has started
+once Flagger reports it, either
+  - by a phase of a release under way (Initializing, Progressing, Waiting, WaitingPromotion,
+    Promoting, Finalising), or
+  - by its event "New revision detected! ..." newer than what `wait` saw when it began (a release
+    that began, and perhaps ended, between two polls): Flagger records it with every start
+    (pkg/controller/scheduler.go:910, :316).
+status.lastAppliedSpec alone is no sign: while a Canary is Failed, Flagger re-syncs it at every run
+(scheduler.go shouldAdvance:862-866, pkg/canary/status.go syncCanaryStatus), so reverting the
+version after a failure changes it although no release runs, and a new version shows it for a
+moment before Progressing. When it equals status.lastPromotedSpec in the Failed phase, the
+Deployment is back at the version the primary runs, which Flagger never analyses
+(pkg/canary/spec.go hasSpecChanged): `wait` says so and exits 0.
 A started release is over when the phase is Succeeded (or Initialized: a new Canary's first
-deployment, which Flagger does not analyse), exit 0, or Failed, exit 1. Succeeded or Failed
-before the start belongs to the previous release and is ignored. Started while a release is under
-way, `wait` follows that release; if a newer revision restarts the analysis meanwhile, it follows
-the newer one to its end.
+deployment, which Flagger does not analyse), exit 0, or Failed, exit 1. Started while a release is
+under way, `wait` follows that release; if a newer revision restarts the analysis meanwhile, it
+follows the newer one to its end. At the end it prints the release report: each step with its
+traffic and each check's value against its threshold (from Prometheus, canaryctl/report.py);
+`--output json` prints it as JSON on stdout and the progress on stderr.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TextIO
 
 from canaryctl.canary import ACTIVE_PHASES, Canary
+from canaryctl.checks import Reading, judge, no_data_check, values_by_canary
 from canaryctl.diagnosis import Known, diagnose
 from canaryctl.display import Display, progress_bar
 from canaryctl.errors import OK, ROLLED_BACK, TIMED_OUT, CanaryctlError, Unavailable
 from canaryctl.kube import Cluster, Event
+from canaryctl.prometheus import Prometheus
+from canaryctl.report import Point, Report, analyse, render_json, render_text
 from canaryctl.timefmt import clock
 
 NEW_REVISION = "New revision detected"
+NO_RELEASE = 4
+"""Internal outcome: the Deployment is back at the promoted version; exits 0."""
+OUTCOMES = {OK: "promoted", ROLLED_BACK: "rolled back", TIMED_OUT: "timed out"}
+# Phases in which Flagger analyses the release: points of the report.
+ANALYSING = frozenset({"Progressing", "WaitingPromotion"})
 
 
 @dataclass
 class Release:
     """What `wait` knows about the release it follows."""
 
-    baseline_spec: str
     started: bool
     started_at: datetime | None = None
 
-    def observe(self, canary: Canary, now: datetime) -> None:
-        if not self.started and (
-            canary.phase in ACTIVE_PHASES or canary.last_applied_spec != self.baseline_spec
-        ):
+    def observe(self, canary: Canary, now: datetime, revision_seen: bool = False) -> None:
+        """`revision_seen`: a "New revision detected" event newer than the start of `wait`."""
+        if not self.started and (canary.phase in ACTIVE_PHASES or revision_seen):
             self.started = True
             self.started_at = self.started_at or now
 
     def outcome(self, canary: Canary) -> int | None:
         if not self.started:
+            if back_at_promoted(canary):
+                return NO_RELEASE
             return None
         if canary.phase in ("Succeeded", "Initialized"):
             return OK
@@ -60,20 +77,36 @@ class Release:
         return None
 
 
+def back_at_promoted(canary: Canary) -> bool:
+    """Failed, with the Deployment's pod template the one the primary runs: Flagger re-synced
+    lastAppliedSpec to it (scheduler.go shouldAdvance) and starts no release for it (spec.go
+    hasSpecChanged: "do not trigger a canary deployment on manual rollback")."""
+    return (
+        canary.phase == "Failed"
+        and bool(canary.last_promoted_spec)
+        and canary.last_applied_spec == canary.last_promoted_spec
+    )
+
+
 def run(
-    cluster: Cluster, namespace: str, name: str, timeout: float | None, poll: float, out: TextIO
+    cluster: Cluster,
+    namespace: str,
+    name: str,
+    timeout: float | None,
+    poll: float,
+    out: TextIO,
+    output: str = "text",
 ) -> int:
     canary = Canary.from_object(cluster.get_canary(namespace, name))
     limit = canary.default_timeout() if timeout is None else timeout
-    display = Display(out)
+    # With --output json the report alone goes to stdout, for CI to parse; progress to stderr.
+    display = Display(out if output == "text" else sys.stderr)
     display.line(_intro(canary, limit))
     display.line(
         "Progress: phase, canary traffic, analysis steps passed, failed checks (rolled back at "
         f"{canary.threshold}), time since the release started of the planned time."
     )
-    release = Release(
-        canary.last_applied_spec, started=canary.phase in ACTIVE_PHASES or not canary.phase
-    )
+    release = Release(started=canary.phase in ACTIVE_PHASES or not canary.phase)
     events = cluster.canary_events(namespace, name)
     follower = _Follower(cluster, canary, release, display, events)
     if release.started:
@@ -82,7 +115,9 @@ def run(
         for event in story:
             follower.show(event)
         release.started_at = (story[0].time if story else None) or datetime.now(UTC)
-    else:
+        follower.joined = True
+        follower.failed_seen = canary.failed_checks
+    elif not back_at_promoted(canary):
         display.line(
             f"Waiting for Flagger to notice a new revision; {canary.key} still shows the "
             f"previous release ({canary.phase})."
@@ -96,11 +131,19 @@ def run(
             )
             if recent and event.type == "Warning" and diagnose(event.message):
                 follower.show(event)
-    return follower.follow(limit, poll)
+    result = follower.follow(limit, poll)
+    report = follower.report(result)
+    # The report, then the verdict as the last line (what a CI log is read for).
+    if report.steps or report.worst:
+        display.line(render_text(report))
+    display.finish(follower.verdict_text)
+    if output == "json":
+        out.write(json.dumps(render_json(report), indent=2) + "\n")
+    return OK if result == NO_RELEASE else result
 
 
 class _Follower:
-    """The polling loop of `wait`, with what it has printed so far."""
+    """The polling loop of `wait`, with what it has printed and measured so far."""
 
     def __init__(
         self,
@@ -125,11 +168,31 @@ class _Follower:
         """The newest recognised Warning event and its text: the likely cause of a stall."""
         self.revision_time: datetime | None = None
         self.gate_hint_shown = False
+        self.joined = False
+        """`wait` began during the release: every value Flagger recorded is this release's."""
+        self.prometheus = Prometheus(cluster)
+        self.values: dict[str, float] = {}
+        self.baseline: dict[str, float] | None = None
+        self.measured = False
+        """Flagger has recorded a value in this release (a value differs from the baseline)."""
+        self.unmeasured: str | None = None
+        self.shown_checks = ""
+        self.release_events: list[Event] = []
+        self.points: list[Point] = []
+        self.step_seen: str | None = None
+        """The step of the previous poll: the traffic the next analysis judges."""
+        self.measured_at = ""
+        self.failures: dict[str, int] = {}
+        """Failed checks Flagger counted at each step (status.failedChecks rising)."""
+        self.failed_seen = 0
+        self.reached = 0
+        self.verdict_text = ""
 
     def show(self, event: Event) -> None:
         """Print an event, and once per kind what a known one means and what to do."""
         c = self.canary
         self.display.event(event)
+        self.release_events.append(event)
         known = diagnose(event.message)
         if event.type == "Warning":
             self.warnings.append(event.message)
@@ -142,9 +205,12 @@ class _Follower:
     def follow(self, limit: float, poll: float) -> int:
         deadline = time.monotonic() + limit if limit > 0 else None
         unavailable = False
+        revision_seen = False
         while True:
             canary, release = self.canary, self.release
-            release.observe(canary, self.revision_time or datetime.now(UTC))
+            was_started = release.started
+            release.observe(canary, self.revision_time or datetime.now(UTC), revision_seen)
+            self._measure(started_now=release.started and not was_started)
             if release.started:
                 self.peak_failed_checks = max(self.peak_failed_checks, canary.failed_checks)
             self.display.progress(
@@ -152,23 +218,24 @@ class _Follower:
                 key=(
                     release.started,
                     canary.phase,
-                    canary.weight,
+                    canary.routed_weight,
                     canary.failed_checks,
                     canary.iterations,
                 ),
             )
-            if release.started and canary.phase == "WaitingPromotion" and not self.gate_hint_shown:
+            self._show_checks()
+            if release.started and canary.awaiting_promotion and not self.gate_hint_shown:
                 self.gate_hint_shown = True
                 self.display.line(
                     f"  {canary.key} waits at the promotion gate: {_promote_hint(canary)}"
                 )
             result = release.outcome(canary)
             if result is not None:
-                self.display.finish(self._verdict(result))
+                self.verdict_text = self._verdict(result)
                 return result
             remaining = deadline - time.monotonic() if deadline is not None else poll
             if remaining <= 0:
-                self.display.finish(self._timed_out(limit))
+                self.verdict_text = self._timed_out(limit)
                 return TIMED_OUT
             time.sleep(min(poll, remaining))
             try:
@@ -191,9 +258,83 @@ class _Follower:
             self.canary = fetched
             for event in fresh:
                 self.seen.add(_key(event))
-                self.show(event)
                 if event.message.startswith(NEW_REVISION):
                     self.revision_time = event.time
+                    revision_seen = True
+                    if self.release.started:
+                        # A newer revision restarts the analysis: its report starts afresh.
+                        self.points, self.release_events = [], []
+                        self.baseline, self.measured = dict(self.values), False
+                        self.step_seen, self.reached = None, 0
+                        self.failures, self.failed_seen = {}, 0
+                self.show(event)
+
+    def _measure(self, started_now: bool) -> None:
+        """The checks' values as Flagger recorded them; a report point for each new analysis.
+
+        Flagger queries a window, then moves the traffic in the same run (scheduler.go
+        runAnalysis, then runCanary): values that changed since the last poll judge the traffic
+        the previous poll saw, so they belong to that step.
+        """
+        c = self.canary
+        if not c.checks:
+            return
+        try:
+            values = values_by_canary(self.prometheus, c.namespace).get((c.namespace, c.target), {})
+        except CanaryctlError as error:
+            if self.unmeasured is None:
+                self.display.line(f"  checks not shown: {error}")
+            self.unmeasured = str(error)
+            return
+        if self.unmeasured is not None:
+            self.display.line("  Prometheus answers again: checks shown")
+            self.unmeasured = None
+        new = values != self.values
+        self.values = values
+        if started_now and not self.joined:
+            # Recorded before this release's first analysis: the previous release's values.
+            self.baseline = dict(values)
+        if new and self.release.started and self.baseline != values:
+            self.measured = True
+            if self.step_seen is not None:
+                self.measured_at = self.step_seen
+                self.points.append(
+                    Point(
+                        time.time(),
+                        self.step_seen,
+                        dict(values),
+                        no_data_check(self.release_events),
+                    )
+                )
+        self.step_seen = self._step() if self.release.started and c.phase in ANALYSING else None
+        if self.step_seen is not None and c.failed_checks > self.failed_seen:
+            # A failed check moves no traffic: it judged the step the release is still at.
+            self.failures[self.step_seen] = (
+                self.failures.get(self.step_seen, 0) + c.failed_checks - self.failed_seen
+            )
+        if self.release.started:
+            self.failed_seen = c.failed_checks
+
+    def _step(self) -> str | None:
+        c = self.canary
+        done, _ = c.progress()
+        if c.by_iterations:
+            return f"iteration {done}" if done else None
+        self.reached = max(self.reached, c.routed_weight)
+        return f"{c.routed_weight}%" if c.routed_weight else None
+
+    def _readings(self) -> list[Reading]:
+        return judge(self.canary.checks, self.values, no_data_check(self.release_events))
+
+    def _show_checks(self) -> None:
+        """One line with every check whenever Flagger records new values in this release."""
+        if not (self.release.started and self.measured and self.values) or self.unmeasured:
+            return
+        at = f" at {self.measured_at}" if self.measured_at else ""
+        text = f"  checks{at}  " + " · ".join(r.text() for r in self._readings())
+        if text != self.shown_checks:
+            self.shown_checks = text
+            self.display.line(text)
 
     def _state(self) -> str:
         c, release = self.canary, self.release
@@ -206,24 +347,65 @@ class _Follower:
             done = total
         bar = progress_bar(done, total)
         moved = (
-            f"iteration {c.iterations}/{c.planned_iterations}"
+            f"iteration {done}/{c.planned_iterations}"
             if c.by_iterations
-            else f"{c.weight}/{c.max_weight}%"
+            else f"{c.routed_weight}/{c.max_weight}%"
         )
         elapsed = clock(
             (datetime.now(UTC) - (release.started_at or datetime.now(UTC))).total_seconds()
         )
         planned = clock(c.plan().promotion_seconds)
+        phase = "awaiting promotion" if c.awaiting_promotion else c.phase
         # Fits 80 columns: passed analysis steps, failed checks (of the threshold), time.
         return (
-            f"{c.phase:<16} {bar} {moved:>7}  passed {done}/{total}  "
+            f"{phase:<16} {bar} {moved:>7}  passed {done}/{total}  "
             f"failed {c.failed_checks}/{c.threshold}  {elapsed} of ~{planned}"
+        )
+
+    def report(self, result: int) -> Report:
+        """The release as `wait` saw it: steps, checks, outcome."""
+        c = self.canary
+        # Points are recorded only for values this release measured (see _measure).
+        steps, worst = analyse(c.checks, self.points, None, self.failures)
+        started = self.release.started_at.timestamp() if self.release.started_at else None
+        done, total = c.progress()
+        if c.by_iterations:
+            reached = f"{done} of {total} iterations"
+        else:
+            planned = c.plan().weights
+            passed = sum(1 for w in planned if w <= self.reached)
+            reached = f"{self.reached}% ({passed} of {len(planned)} steps)"
+        outcome = {**OUTCOMES, NO_RELEASE: "no release"}.get(result, "unknown")
+        if result == OK and c.phase == "Initialized":
+            outcome = "initialized"
+        lines = self.verdict_text.splitlines()
+        why = next((line.split("why: ", 1)[1] for line in lines if "why: " in line), "")
+        return Report(
+            canary=c.key,
+            outcome=outcome,
+            checks=c.checks,
+            started_at=started,
+            ended_at=time.time() if self.release.started else None,
+            planned_seconds=c.plan().promotion_seconds,
+            failed_checks=self.peak_failed_checks if self.release.started else None,
+            threshold=c.threshold,
+            reason=why or (c.message if result == ROLLED_BACK else ""),
+            steps=steps,
+            worst=worst if self.points else (),
+            reached=reached if self.release.started and self.points else "",
         )
 
     def _verdict(self, result: int) -> str:
         c = self.canary
         started = self.release.started_at or datetime.now(UTC)
         took = clock((datetime.now(UTC) - started).total_seconds())
+        if result == NO_RELEASE:
+            return (
+                f"NO RELEASE for {c.key}: its Deployment is back at the version the primary runs "
+                "(lastAppliedSpec equals lastPromotedSpec after the failed release), which Flagger "
+                "does not analyse; the primary keeps serving it. The Canary stays Failed until the "
+                "next new version."
+            )
         if result == OK and c.phase == "Initialized":
             return f"INITIALIZED {c.key}: first deployment, not analysed; the primary serves all traffic."
         if result == OK:
@@ -265,7 +447,7 @@ class _Follower:
 
     def _timed_out(self, limit: float) -> str:
         c = self.canary
-        where = f"phase {c.phase or '-'}, weight {c.weight}/{c.max_weight}%, failed checks {c.failed_checks}/{c.threshold}"
+        where = f"phase {c.phase or '-'}, weight {c.routed_weight}/{c.max_weight}%, failed checks {c.failed_checks}/{c.threshold}"
         if self.last_known is not None:
             # Flagger said why it is stuck: that, not a guess, is the hint.
             known, message = self.last_known

@@ -11,6 +11,7 @@ Every problem names where the value was written: `services/cart.yaml: release.it
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import re
 from collections.abc import Callable
@@ -22,11 +23,12 @@ from typing import Any
 import pulumi
 import yaml
 
+from stacks import analysis
 from stacks import validators as v
 from stacks.config_reader import Reader, did_you_mean
 from stacks.config_record import Record, as_text
 from stacks.manifests import ROOT, YAML_LOADER
-from stacks.service_manifests import PLATFORM_ALERTS
+from stacks.service_manifests import LOADTESTER_APP, LOADTESTER_RELEASE, PLATFORM_ALERTS
 from stacks.settings import (
     Match,
     ReleaseSettings,
@@ -188,11 +190,43 @@ def _service(
     )
     probes.done()
     cpu_request, memory_request, cpu_limit, memory_limit = _resources(f.child("resources"))
+    slo = f.child("slo")
+    success_rate = slo.integer("successRate", minimum=1, maximum=100, default=99)
+    latency = max(1, slo.integer("latencyP99Ms", minimum=1, maximum=60000, default=500))
     load = f.child("loadTest")
     load_path = load.text("path", pattern=PATH, allowed="an HTTP path like /", default="/")
-    load_rate = load.integer("rate", minimum=1, maximum=1000, default=10)
-    load_concurrency = load.integer("concurrency", minimum=1, maximum=100, default=2)
+    load_rate = max(1, load.integer("rate", minimum=1, maximum=1000, default=10))
+    load_concurrency = max(
+        1,
+        load.integer(
+            "concurrency",
+            minimum=1,
+            maximum=100,
+            default=analysis.default_concurrency(load_rate, latency),
+        ),
+    )
     load.done()
+    release = _release(
+        f.child("release"), defaults, (min_replicas, max_replicas), success_rate, latency
+    )
+    # Sized from this service's load generator and windows (stacks/analysis.py explains how);
+    # pacing that is itself refused (0) leaves it at 1 until it is fixed.
+    paced = min(release.interval_seconds, release.metric_interval_seconds) > 0
+    min_requests = slo.integer(
+        "minRequests",
+        minimum=1,
+        maximum=1_000_000,
+        default=analysis.default_min_requests(
+            load_rate,
+            load_concurrency,
+            latency,
+            release.interval_seconds,
+            release.metric_interval_seconds,
+        )
+        if paced
+        else 1,
+    )
+    slo.done()
     acceptance = f.child("acceptanceTest")
     acceptance_method = acceptance.choice("method", ("GET", "POST"), default="GET")
     acceptance_path = (
@@ -224,9 +258,7 @@ def _service(
         memory_request=memory_request,
         cpu_limit=cpu_limit,
         memory_limit=memory_limit,
-        release=_release(
-            f.child("release"), f.child("slo"), defaults, (min_replicas, max_replicas)
-        ),
+        release=dataclasses.replace(release, min_requests=min_requests),
         load_path=load_path,
         load_rate=load_rate,
         load_concurrency=load_concurrency,
@@ -296,7 +328,11 @@ def _bytes(text: str) -> Decimal:
 
 
 def _release(
-    f: Record, slo: Record, d: ReleaseDefaults, replicas: tuple[int, int]
+    f: Record,
+    d: ReleaseDefaults,
+    replicas: tuple[int, int],
+    success_rate: int,
+    latency_p99_ms: int,
 ) -> ReleaseSettings:
     strategy = f.choice("strategy", STRATEGIES, default="canary")
     interval = _duration(f, "interval", 10, 3600, d.interval_seconds)
@@ -370,11 +406,11 @@ def _release(
         else 0,
         primary_min_replicas=primary_min,
         primary_max_replicas=primary_max,
-        success_rate=slo.integer("successRate", minimum=1, maximum=100, default=99),
-        latency_p99_ms=slo.integer("latencyP99Ms", minimum=1, maximum=60000, default=500),
+        success_rate=success_rate,
+        latency_p99_ms=latency_p99_ms,
+        min_requests=1,  # set by _service once the load generator is known
     )
     f.done(known=("iterations", "match", "sessionAffinity", "stepWeight", "maxWeight"))
-    slo.done()
     return settings
 
 
@@ -514,8 +550,31 @@ def _across(r: Reader, services: list[ServiceSettings]) -> None:
                 f"{PLATFORM_ALERTS}, the platform's in namespace {service.namespace}; allowed: "
                 "another name, or alerts: platform"
             )
-        if service.name == "flagger-loadtester":
-            r.problems.append(
-                f"{r.namespace}:services.{service.name}: the name of the load tester every "
-                "service namespace has; allowed: another name"
+        r.problems.extend(_platform_collisions(r.namespace, service))
+
+
+def _platform_collisions(namespace: str, service: ServiceSettings) -> list[str]:
+    """Names and selectors the platform's load tester holds in every service namespace.
+
+    Flagger creates Services <name>, <name>-primary and <name>-canary and selects pods by
+    app=<name> (canary) and app=<name>-primary; the load tester chart names its Deployment and
+    Service after the release and labels its pods app=loadtester (chart loadtester 0.38.0,
+    templates/deployment.yaml, loadtester.name). A service named loadtester would have its canary
+    Service send traffic to the load tester's pod, and the load tester's Service to its pods.
+    """
+    where = f"{namespace}:services.{service.name}"
+    found = []
+    for generated in (service.name, f"{service.name}-primary", f"{service.name}-canary"):
+        if generated == LOADTESTER_RELEASE:
+            found.append(
+                f"{where}: its Service {generated} is the load tester's, which every service "
+                f"namespace has; allowed: another name"
             )
+    for selected in (service.name, f"{service.name}-primary"):
+        if selected == LOADTESTER_APP:
+            found.append(
+                f"{where}: its pods would carry app={selected}, the label the load tester's "
+                f"Deployment and Service select in namespace {service.namespace}, so each would "
+                "route to the other's pods; allowed: another name"
+            )
+    return found

@@ -10,7 +10,9 @@ import re
 from typing import Any
 from urllib.parse import urlparse
 
+from stacks.analysis import RenderError, query_model, render_query
 from stacks.service_manifests import LOADTESTER_RELEASE, NamespaceManifests, ServiceManifests
+from stacks.validators import flagger_seconds
 
 # Which load-tester endpoint each kind of webhook must call.
 _WEBHOOK_PATHS = {
@@ -23,6 +25,7 @@ _WEBHOOK_PATHS = {
     "confirm-traffic-increase": "/gate/check",
 }
 _URL_IN_COMMAND = re.compile(r"https?://[^\s'\"|]+")
+_HEY_DURATION = re.compile(r"\bhey\b.*?\s-z\s+(\d+[sm])\b")
 
 
 def problems(m: ServiceManifests, n: NamespaceManifests, prometheus_url: str) -> list[str]:
@@ -58,10 +61,13 @@ def problems(m: ServiceManifests, n: NamespaceManifests, prometheus_url: str) ->
     templates = {(t["metadata"]["namespace"], t["metadata"]["name"]): t for t in n.metric_templates}
     for metric in spec["analysis"].get("metrics", []):
         ref = metric.get("templateRef")
-        if ref and (ref.get("namespace", ns), ref["name"]) not in templates:
+        template = templates.get((ref.get("namespace", ns), ref["name"])) if ref else None
+        if ref and template is None:
             found.append(
                 f"metric {metric['name']}: no MetricTemplate {ref['name']} in {ref.get('namespace', ns)}"
             )
+        elif template is not None:
+            found += _query(canary, metric, template)
     for template in n.metric_templates:
         if template["spec"]["provider"].get("address") != prometheus_url:
             found.append(
@@ -115,8 +121,48 @@ def _gateway_refs(spec: dict[str, Any], ns: str) -> list[str]:
     return found
 
 
-def _webhooks(spec: dict[str, Any], ns: str) -> list[str]:
+def _query(canary: dict[str, Any], metric: dict[str, Any], template: dict[str, Any]) -> list[str]:
+    """The query Flagger will send renders (missingkey=error) and selects the service's port."""
+    try:
+        query = render_query(template["spec"]["query"], query_model(canary, metric))
+    except RenderError as error:
+        return [
+            f"metric {metric['name']}: its query does not render as Flagger renders it: {error}"
+        ]
+    port = str(canary["spec"]["service"].get("targetPort") or canary["spec"]["service"]["port"])
+    if "target_port=" in query and f'target_port="{port}"' not in query:
+        return [f"metric {metric['name']}: its query does not select the service's port {port}"]
+    return []
+
+
+def _load_problems(spec: dict[str, Any]) -> list[str]:
+    """Load commands fit Flagger's schedule and the load tester's skip rule (stacks/analysis.py):
+    each ends within one interval, and each starts as pre-rollout too."""
     found = []
+    analysis = spec["analysis"]
+    interval = flagger_seconds(analysis["interval"])
+    hooks = analysis.get("webhooks", [])
+    started = {h.get("metadata", {}).get("cmd") for h in hooks if h.get("type") == "pre-rollout"}
+    for hook in hooks:
+        cmd = hook.get("metadata", {}).get("cmd", "")
+        duration = _HEY_DURATION.search(cmd)
+        if hook.get("type") != "rollout" or duration is None:
+            continue
+        if flagger_seconds(duration[1]) >= interval:
+            found.append(
+                f"webhook {hook['name']} runs load for {duration[1]}, not less than the "
+                f"interval {analysis['interval']}: the load tester skips it every other run"
+            )
+        if cmd not in started:
+            found.append(
+                f"webhook {hook['name']} has no pre-rollout twin: the first analysis window "
+                "would have no load"
+            )
+    return found
+
+
+def _webhooks(spec: dict[str, Any], ns: str) -> list[str]:
+    found = _load_problems(spec)
     tester_host = f"{LOADTESTER_RELEASE}.{ns}"
     # Load goes to the canary Service or, split by the route's weights, to the apex Service.
     targets = {f"{_apex(spec)}-canary.{ns}", f"{_apex(spec)}.{ns}"}

@@ -16,6 +16,8 @@ v1.44.0 gives, with pkg/controller/scheduler.go line numbers:
 A failed check adds one to failedChecks and ends the run without advancing (:455-465); the total
 (never reset by a passing check) is compared `>= threshold` at the start of the next run, which
 rolls back (:430-440). Pod start-up, the primary's rolling update and webhook run time come on top.
+The load that feeds the checks starts in run 2 (pre-rollout) and restarts each run; how much of
+each query window it fills is stacks/analysis.py's load_coverage.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from stacks.analysis import load_coverage, load_seconds
 from stacks.settings import ReleaseSettings
 
 CANARY, AB_TESTING, BLUE_GREEN = "canary", "ab", "bluegreen"
@@ -44,6 +47,12 @@ class Analysis:
     manual_promotion: bool = False
     acceptance_test: bool = False
     """A pre-rollout webhook: run 2 runs it, and each failure counts (scheduler.go:449-458)."""
+    window_seconds: int = 0
+    """The checks' query window (metric interval); 0 when unknown."""
+    load_seconds: int = 0
+    """How long each load command runs once started (hey -z); 0 when there is none."""
+    min_requests: int = 0
+    """The request-volume check's minimum per window; 0 when there is none."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,30 @@ class RolloutPlan:
                 else ""
             )
             + ". Pod start-up and webhook run time come on top."
+            + self.describe_load()
+        )
+
+    def describe_load(self) -> str:
+        """How much load each check's window holds (" " + a sentence), or "" when unknown."""
+        a = self.analysis
+        if not a.load_seconds or not a.window_seconds:
+            return ""
+        coverage = load_coverage(a.interval_seconds, a.window_seconds, a.load_seconds)
+        first, steady = round(coverage.first_seconds), round(coverage.steady_seconds)
+        held = (
+            f"each {a.window_seconds} s window holds {steady} s of it"
+            if first == steady
+            else f"the first {a.window_seconds} s window holds {first} s of it, later ones {steady} s"
+        )
+        volume = (
+            f"; the request-volume check needs {a.min_requests} requests per window"
+            if a.min_requests
+            else ""
+        )
+        return (
+            f" Load starts with the pre-rollout checks, one run before the first analysis, and "
+            f"runs {a.load_seconds} s of every {a.interval_seconds} s run (the load tester skips "
+            f"a command that still runs): {held}{volume}."
         )
 
 
@@ -175,7 +208,7 @@ def plan(a: Analysis) -> RolloutPlan:
 
 def _canary_steps(a: Analysis) -> list[Step]:
     at, weights = a.interval_seconds, a.weights
-    steps = [Step(at, f"{weights[0]}%", f"pre-rollout checks; canary at {weights[0]}%")]
+    steps = [Step(at, f"{weights[0]}%", f"{_prerollout(a)}; canary at {weights[0]}%")]
     for index, weight in enumerate(weights):
         run = index + 2
         if index + 1 < len(weights):
@@ -189,7 +222,7 @@ def _canary_steps(a: Analysis) -> list[Step]:
 def _iteration_steps(a: Analysis) -> list[Step]:
     at = a.interval_seconds
     share = "matching" if a.strategy == AB_TESTING else "0%"
-    steps = [Step(at, share, "pre-rollout checks; iteration 1")]
+    steps = [Step(at, share, f"{_prerollout(a)}; iteration 1")]
     for iteration in range(1, a.iterations + 1):
         if iteration < a.iterations:
             what = f"analysis of iteration {iteration}, then iteration {iteration + 1}"
@@ -207,6 +240,10 @@ def _iteration_steps(a: Analysis) -> list[Step]:
             )
         )
     return steps
+
+
+def _prerollout(a: Analysis) -> str:
+    return "load starts, pre-rollout checks" if a.load_seconds else "pre-rollout checks"
 
 
 def _gate(a: Analysis) -> str:
@@ -234,4 +271,7 @@ def release_analysis(r: ReleaseSettings, acceptance_test: bool = False) -> Analy
         promotion_step=r.step_weight_promotion,
         manual_promotion=r.manual_promotion,
         acceptance_test=acceptance_test,
+        window_seconds=r.metric_interval_seconds,
+        load_seconds=load_seconds(r.interval_seconds),
+        min_requests=r.min_requests,
     )

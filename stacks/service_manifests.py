@@ -14,11 +14,21 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from stacks.analysis import (
+    LATENCY,
+    REQUEST_VOLUME,
+    SUCCESS_RATE,
+    VERSION_LABEL,
+    load_seconds,
+    version_label,
+)
 from stacks.manifests import load_documents, load_one
 from stacks.settings import ReleaseSettings, ServiceSettings
 from stacks.validators import flagger_duration
 
 LOADTESTER_RELEASE = "flagger-loadtester"
+LOADTESTER_APP = "loadtester"
+"""The app label of the load tester's pods, which its Service selects (the chart's name)."""
 PLATFORM_ALERTS = "canary-alerts"
 """The per-namespace AlertProvider posting to the platform's webhook."""
 RETRY_ANNOTATION = "progressive-delivery/retry"
@@ -129,7 +139,10 @@ def _patch_deployment(deployment: dict[str, Any], s: ServiceSettings) -> None:
     spec["progressDeadlineSeconds"] = s.release.progress_deadline_seconds
     spec["selector"]["matchLabels"] = {"app": s.name}
     template = spec["template"]
-    template["metadata"]["labels"] = {"app": s.name}
+    template["metadata"]["labels"] = {
+        "app": s.name,
+        VERSION_LABEL: version_label(s.version),
+    }
     (container,) = template["spec"]["containers"]
     container["image"] = s.image_ref
     container["ports"][0]["containerPort"] = s.port
@@ -185,11 +198,17 @@ def _patch_canary(
     analysis = spec["analysis"]
     analysis.update(interval=flagger_duration(r.interval_seconds), threshold=r.threshold)
     _strategy(analysis, r)
-    thresholds = {"success-rate": {"min": r.success_rate}, "latency": {"max": r.latency_p99_ms}}
+    thresholds = {
+        REQUEST_VOLUME: {"min": r.min_requests},
+        SUCCESS_RATE: {"min": r.success_rate},
+        LATENCY: {"max": r.latency_p99_ms},
+    }
     for metric in analysis["metrics"]:
         metric["templateRef"]["namespace"] = s.namespace
         metric["interval"] = flagger_duration(r.metric_interval_seconds)
         metric["thresholdRange"] = thresholds[metric["name"]]
+        # The queries select the service's own port (target_port), not the proxy's admin port.
+        metric["templateVariables"] = {"port": str(s.port)}
     analysis["webhooks"] = _webhooks(s)
     provider = own["metadata"]["name"] if own else PLATFORM_ALERTS
     if own is not None or (s.alerts.target == "platform" and platform_alerts):
@@ -239,17 +258,35 @@ def _header_match(r: ReleaseSettings) -> dict[str, Any]:
 
 def _webhooks(s: ServiceSettings) -> list[dict[str, Any]]:
     """The load tester runs every cmd through a shell (v1.44.0 pkg/loadtester/task_shell.go:52,
-    `sh -c`; bash for type bash): each URL and header is shell-quoted, never pasted in."""
+    `sh -c`; bash for type bash): each URL and header is shell-quoted, never pasted in.
+
+    Each load command runs a little less than one interval (stacks/analysis.py load_seconds):
+    Flagger calls it again at every run, and the load tester skips a command that is still
+    running (pkg/loadtester/runner.go), so a longer one would leave every other window without
+    load. It is also a pre-rollout task, one run before the first analysis, so that window has
+    load too; the first rollout call then finds it ended and starts it again."""
     r = s.release
     tester = loadtester_url(s.namespace)
     canary_url = f"http://{s.name}-canary.{s.namespace}:{s.port}"
     apex_url = f"http://{s.name}.{s.namespace}:{s.port}"
-    # A little longer than one run, so every analysis window has samples; the load tester skips
-    # a command while the same one still runs (pkg/loadtester runner.go).
-    load = flagger_duration(r.interval_seconds * 2)
+    load = flagger_duration(load_seconds(r.interval_seconds))
     # hey's -q is per worker (a float): the workers together send load_rate requests/s.
     hey = f"hey -z {load} -q {s.load_rate / s.load_concurrency:g} -c {s.load_concurrency}"
-    hooks: list[dict[str, Any]] = []
+    loads = [("load-test", f"{hey} {shlex.quote(canary_url + s.load_path)}")]
+    # Through the apex Service, as real callers send it: the meshed load tester's proxy applies
+    # the route's weights (A/B: the match sends these to the new version). Not for blue/green:
+    # its analysis runs leave all routed traffic on the primary (scheduler.go runBlueGreen), so
+    # the apex load would only add load the analysis never sees.
+    if r.strategy != "blueGreen":
+        loads.append(
+            ("load-test-apex", f"{hey}{_match_header(r)} {shlex.quote(apex_url + s.load_path)}")
+        )
+    hooks: list[dict[str, Any]] = [
+        # Before the acceptance test, which blocks until it is done: the load then starts at the
+        # same moment of the run as the rollout calls that follow.
+        _load_hook(f"{name}-start", "pre-rollout", tester, cmd)
+        for name, cmd in loads
+    ]
     if s.acceptance_path:
         body = " -d ''" if s.acceptance_method == "POST" else ""
         target = shlex.quote(f"{canary_url}{s.acceptance_path}")
@@ -266,36 +303,23 @@ def _webhooks(s: ServiceSettings) -> list[dict[str, Any]]:
             }
         )
     hooks.append({"name": "rollback-gate", "type": "rollback", "url": f"{tester}/rollback/check"})
-    hooks.append(
-        {
-            "name": "load-test",
-            "type": "rollout",
-            "url": f"{tester}/",
-            "timeout": "5s",
-            "metadata": {"cmd": f"{hey} {shlex.quote(canary_url + s.load_path)}"},
-        }
-    )
-    # Through the apex Service, as real callers send it: the meshed load tester's proxy applies
-    # the route's weights (A/B: the match sends these to the new version). Not for blue/green:
-    # its analysis runs leave all routed traffic on the primary (scheduler.go runBlueGreen), so
-    # the apex load would only add load the analysis never sees.
-    if r.strategy != "blueGreen":
-        hooks.append(
-            {
-                "name": "load-test-apex",
-                "type": "rollout",
-                "url": f"{tester}/",
-                "timeout": "5s",
-                "metadata": {
-                    "cmd": f"{hey}{_match_header(r)} {shlex.quote(apex_url + s.load_path)}"
-                },
-            }
-        )
+    hooks += [_load_hook(name, "rollout", tester, cmd) for name, cmd in loads]
     if r.manual_promotion:
         hooks.append(
             {"name": "promotion-gate", "type": "confirm-promotion", "url": f"{tester}/gate/check"}
         )
     return hooks
+
+
+def _load_hook(name: str, hook_type: str, tester: str, cmd: str) -> dict[str, Any]:
+    # The load tester answers 202 at once and runs the command in the background.
+    return {
+        "name": name,
+        "type": hook_type,
+        "url": f"{tester}/",
+        "timeout": "5s",
+        "metadata": {"cmd": cmd},
+    }
 
 
 def _match_header(r: ReleaseSettings) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stacks import crosscheck, service_manifests
+from stacks import analysis, crosscheck, service_manifests
 from stacks.alerts import CanaryWatch
 from stacks.components.progressive_service import (
     ProgressiveService,
@@ -72,6 +72,14 @@ def prepare(
         listed = "\n".join(f"  - {p}" for p in broken)
         raise ConfigError(f"service manifests do not fit together; nothing was created:\n{listed}")
     return Rendered(rendered, namespaces)
+
+
+def threshold_rules(rendered: Rendered) -> dict[str, Any]:
+    """Prometheus recording rules with each check's threshold of every Canary, so the canary
+    dashboard draws each check against its own bound (stacks/analysis.py threshold_rules)."""
+    return analysis.threshold_rules(
+        [b for m in rendered.services.values() for b in analysis.thresholds(m.canary)]
+    )
 
 
 def watches(services: tuple[ServiceSettings, ...]) -> list[CanaryWatch]:

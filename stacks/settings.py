@@ -178,6 +178,8 @@ class ReleaseSettings:
     success_rate: int
     """percent, 1-100"""
     latency_p99_ms: int
+    min_requests: int
+    """Requests the canary must answer per metric window (the request-volume check)."""
 
 
 @dataclass(frozen=True)

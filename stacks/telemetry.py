@@ -58,6 +58,8 @@ class TelemetryArgs:
     """Trust anchor generation -> expiry: alerted 60 days ahead."""
     canaries: list[CanaryWatch]
     """Canaries whose stalls are alerted."""
+    check_thresholds: dict[str, Any]
+    """Recording rules holding each Canary check's threshold, for the canary dashboard."""
 
 
 class Telemetry(pulumi.ComponentResource):
@@ -130,7 +132,9 @@ class Telemetry(pulumi.ComponentResource):
             chart=PROMETHEUS,
             release_name=PROMETHEUS_RELEASE,
             namespace=namespace.metadata.name,
-            values=_prometheus_values(s, storage_class is not None, alerting_rules),
+            values=_prometheus_values(
+                s, storage_class is not None, alerting_rules, args.check_thresholds
+            ),
             parent=self,
             depends_on=needs,
         )
@@ -186,6 +190,7 @@ def _prometheus_values(
     s: TelemetrySettings,
     zone_redundant: bool,
     alerting_rules: pulumi.Output[dict[str, Any]],
+    recording_rules: dict[str, Any],
 ) -> dict[str, Any]:
     values = load_one("telemetry/prometheus-values.yaml")
     server = values["server"]
@@ -214,7 +219,10 @@ def _prometheus_values(
     if zone_redundant:
         server["persistentVolume"]["storageClass"] = ZRS_STORAGE_CLASS
         values["alertmanager"]["persistence"] = {"storageClass": ZRS_STORAGE_CLASS}
-    values["serverFiles"] = {"alerting_rules.yml": alerting_rules}
+    values["serverFiles"] = {
+        "alerting_rules.yml": alerting_rules,
+        "recording_rules.yml": recording_rules,
+    }
     return values
 
 

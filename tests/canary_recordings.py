@@ -1,7 +1,13 @@
 """Recorded releases for the fake API: Flagger's phases and event texts for Canary podinfo.podinfo.
 
 Every message is one of Flagger v1.44.0's format strings (tests/flagger_events.py) formatted with
-this Canary's values; "Warning: " marks the ones Flagger records as Warning events.
+this Canary's values; "Warning: " marks the ones Flagger records as Warning events. Status fields
+follow Flagger's writes (pkg/canary/status.go at v1.44.0): entering WaitingPromotion sets
+canaryWeight 0 and iterations to analysis.iterations - 1 (-1 for the canary strategy, which sets
+no iterations), Promoting keeps them, Finalising zeroes them; Succeeded copies lastAppliedSpec to
+lastPromotedSpec; while Failed, every run re-syncs lastAppliedSpec to the Deployment's template
+(scheduler.go shouldAdvance). Check values are what Flagger records in that run, in order,
+stopping at the first failure (scheduler_metrics.go runMetricChecks).
 """
 
 from __future__ import annotations
@@ -20,20 +26,49 @@ START = fe.sprintf(fe.STARTING, "podinfo", NS)
 APPROVAL = "Warning: " + fe.sprintf(fe.WAITING_PROMOTION, "podinfo", NS, "promotion-gate")
 
 
-def progressing(weights: range = range(10, 60, 10)) -> list[Frame]:
-    """Flagger notices revision rev-2, starts the analysis and advances through `weights`."""
-    start = [Frame("Progressing", events=(NEW,)), Frame("Progressing", events=(START,))]
+FAILED = "Canary analysis failed, Deployment scaled to zero."
+
+
+def healthy(run: int) -> dict[str, float]:
+    """What the three checks measure in a healthy run (podinfo under the load tester's load)."""
+    return {
+        "request-volume": 180.0 + run,
+        "success-rate": 100.0,
+        "latency": round(8.2 + run / 10, 1),
+    }
+
+
+def progressing(weights: range = range(10, 60, 10), revision: str = "rev-2") -> list[Frame]:
+    """Flagger notices revision rev-2, starts the analysis and advances through `weights`; each
+    advance after the first follows a passing analysis."""
+    start = [
+        Frame("Progressing", revision=revision, events=(NEW,)),
+        Frame("Progressing", revision=revision, events=(START,)),
+    ]
     return start + [
-        Frame("Progressing", w, events=(fe.sprintf(fe.ADVANCE, "podinfo", NS, w),)) for w in weights
+        Frame(
+            "Progressing",
+            w,
+            revision=revision,
+            events=(fe.sprintf(fe.ADVANCE, "podinfo", NS, w),),
+            checks=healthy(i) if i else None,
+        )
+        for i, w in enumerate(weights)
     ]
 
 
-def promoted() -> list[Frame]:
+def promoted(revision: str = "rev-2") -> list[Frame]:
     copying = fe.sprintf(fe.COPYING, "podinfo", NS, "podinfo-primary", NS)
     return [
-        Frame("Promoting", 50, events=(copying,)),
-        Frame("Finalising", events=(fe.ROUTING_ALL,)),
-        Frame("Succeeded", events=(fe.sprintf(fe.PROMOTED, "podinfo", NS),)),
+        # The analysis at 50% passes and promotes in the same run (scheduler.go:619-632).
+        Frame("Promoting", 50, revision=revision, events=(copying,), checks=healthy(9)),
+        Frame("Finalising", revision=revision, events=(fe.ROUTING_ALL,)),
+        Frame(
+            "Succeeded",
+            revision=revision,
+            promoted=revision,
+            events=(fe.sprintf(fe.PROMOTED, "podinfo", NS),),
+        ),
     ]
 
 
@@ -42,15 +77,42 @@ def promotion() -> list[Frame]:
     return [Frame("Succeeded", revision="rev-1"), *progressing(), *promoted()]
 
 
+def quick_release() -> list[Frame]:
+    """A whole release between two polls: only its events tell that it ran."""
+    story = tuple(event for frame in progressing() + promoted() for event in frame.events)
+    return [
+        Frame("Succeeded", revision="rev-1"),
+        Frame("Succeeded", revision="rev-2", promoted="rev-2", events=story),
+    ]
+
+
 def rollback() -> list[Frame]:
-    """Failed checks rise to the threshold of 5 at 20%, then Flagger rolls back."""
-    halts = [Frame("Progressing", 20, n, events=(HALT,)) for n in range(1, 6)]
+    """Failed checks rise to the threshold of 5 at 20%, then Flagger rolls back. The volume
+    passes and the success rate fails, so latency is not evaluated (it keeps its last value)."""
+    failing = {"request-volume": 176.0, "success-rate": 71.4285}
+    halts = [Frame("Progressing", 20, n, events=(HALT,), checks=failing) for n in range(1, 6)]
     threshold = "Warning: " + fe.sprintf(fe.THRESHOLD, "podinfo", NS, 5)
     return [
         *progressing(range(10, 30, 10)),
         *halts,
         Frame("Failed", events=(threshold, SCALED_DOWN)),
     ]
+
+
+def reverted_after_failure() -> list[Frame]:
+    """After rolling back rev-2 the version is set back to what the primary runs (rev-1): the
+    Canary stays Failed and Flagger re-syncs lastAppliedSpec to rev-1 at its next run, but starts
+    no release (spec.go hasSpecChanged: lastPromotedSpec equals the template's hash)."""
+    failed = Frame("Failed", revision="rev-2", message=FAILED)
+    return [failed, failed, Frame("Failed", revision="rev-1", message=FAILED)]
+
+
+def new_version_after_failure() -> list[Frame]:
+    """After rolling back rev-2, rev-3: Flagger's run first re-syncs lastAppliedSpec in the Failed
+    phase (shouldAdvance), then notices the new revision and sets Progressing."""
+    failed = Frame("Failed", revision="rev-2", message=FAILED)
+    resynced = Frame("Failed", revision="rev-3", message=FAILED)
+    return [failed, resynced, *progressing(revision="rev-3"), *promoted("rev-3")]
 
 
 def deadline() -> list[Frame]:
@@ -74,6 +136,17 @@ def route_stall(generation: int = 3) -> list[Frame]:
 
 
 def manual() -> list[Frame]:
-    """At 50% the release waits at the promotion gate until it is opened."""
-    waiting = Frame("WaitingPromotion", 50, events=(APPROVAL,), hold_until="gate")
-    return [*progressing(), waiting, *promoted()]
+    """At 50% the release passes its last analysis and waits at the promotion gate until it is
+    opened. status.go setStatusPhase(WaitingPromotion): canaryWeight 0, iterations
+    analysis.iterations - 1 = -1; the route stays at 50%. Promoting keeps both."""
+    gate = {"weight": 0, "iterations": -1}
+    waiting = Frame(
+        "WaitingPromotion", events=(APPROVAL,), hold_until="gate", checks=healthy(9), **gate
+    )
+    copying = fe.sprintf(fe.COPYING, "podinfo", NS, "podinfo-primary", NS)
+    return [
+        *progressing(),
+        waiting,
+        Frame("Promoting", events=(copying,), **gate),
+        *promoted()[1:],
+    ]

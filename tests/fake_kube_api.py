@@ -14,6 +14,7 @@ import json
 import re
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from stacks.service_manifests import render
+from tests.fake_prometheus import FakePrometheus
 from tests.services_fixture import podinfo
 
 TOKEN = "canaryctl-test-token"
@@ -49,6 +51,7 @@ class Frame:
 
     phase: str
     weight: int = 0
+    """status.canaryWeight, as Flagger writes it (0 at the promotion gate, status.go)."""
     failed_checks: int = 0
     revision: str = "rev-2"
     """status.lastAppliedSpec; a new value means Flagger started on a new pod template."""
@@ -57,6 +60,13 @@ class Frame:
     message: str = ""
     hold_until: str | None = None
     """Stay on this frame until this load tester gate ("rollback" or "gate") is open."""
+    iterations: int = 0
+    """status.iterations (analysis.iterations - 1 at the promotion gate, status.go)."""
+    promoted: str = "rev-1"
+    """status.lastPromotedSpec: the pod template the primary runs."""
+    checks: dict[str, float] | None = None
+    """Values Flagger records for its checks in the run that reaches this frame
+    (flagger_canary_metric_analysis, scraped into the fake Prometheus)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,9 @@ class FakeKubeApi:
         self.open_gates: set[str] = set()
         self.proxy_calls: list[ProxyCall] = []
         self.requests: list[str] = []
+        self.prometheus = FakePrometheus()
+        """The platform's Prometheus behind Service monitoring/prometheus-server."""
+        self.services.add(("monitoring", "prometheus-server"))
         self.server_version = "v1.33.2"
         self.cluster_admin = True
         """What SelfSubjectAccessReviews answer: `* * *` allowed, and any resource not refused."""
@@ -160,6 +173,12 @@ class FakeKubeApi:
             canary.since = now
             for message in frame.events:
                 self._record(canary.obj, message, now)
+            for metric, value in (frame.checks or {}).items():
+                self.prometheus.record(
+                    {**FLAGGER_SCRAPE, **_analysis_labels(canary.obj), "metric": metric},
+                    time.time(),
+                    value,
+                )
         condition, default = CONDITIONS.get(
             frame.phase, ("Unknown", "New revision detected, progressing canary analysis.")
         )
@@ -170,8 +189,9 @@ class FakeKubeApi:
             "phase": frame.phase,
             "canaryWeight": frame.weight,
             "failedChecks": frame.failed_checks,
-            "iterations": 0,
+            "iterations": frame.iterations,
             "lastAppliedSpec": frame.revision,
+            "lastPromotedSpec": frame.promoted,
             "lastTransitionTime": canary.since,
             "conditions": [promoted],
         }
@@ -327,6 +347,20 @@ class _Handler(BaseHTTPRequestHandler):
         (fake.open_gates.add if gate[2] == "open" else fake.open_gates.discard)(key)
         self._reply(202, b"", "text/plain")
 
+    def _proxy_get(
+        self, fake: FakeKubeApi, ns: str, service: str, path: str, query: Query, **_: Any
+    ) -> None:
+        if "services/proxy" in fake.forbidden:
+            return self._forbidden(f'services "{service}"', "get", "services/proxy", ns)
+        name = service.split(":")[0]
+        if (ns, name) not in fake.services:
+            return self._status(404, "NotFound", f'services "{name}" not found')
+        if (ns, name) != ("monitoring", "prometheus-server"):
+            return self._reply(404, b"404 page not found\n", "text/plain")
+        # The API server passes the proxied answer through, status and body.
+        code, body = fake.prometheus.answer(path, query, time.time())
+        self._reply(code, body)
+
     def _forbidden(self, subject: str, verb: str, resource: str, ns: str | None) -> None:
         """403 worded as the API server's RBAC authorizer words it."""
         group = "flagger.app" if resource == "canaries" else ""
@@ -376,7 +410,25 @@ ROUTES: list[tuple[str, str, Any]] = [
     ),
     ("GET", r"/api/v1(?:/namespaces/([^/]+))?/events", _Handler._events),
     ("POST", r"/api/v1/namespaces/([^/]+)/services/([^/]+)/proxy/(.*)", _Handler._proxy),
+    ("GET", r"/api/v1/namespaces/([^/]+)/services/([^/]+)/proxy/(.*)", _Handler._proxy_get),
 ]
+# How Prometheus's kubernetes-pods job labels Flagger's own metrics (honor_labels keeps Flagger's
+# `namespace` and `name`; prometheus chart 29.27.0 values.yaml kubernetes-pods).
+FLAGGER_SCRAPE = {
+    "__name__": "flagger_canary_metric_analysis",
+    "job": "kubernetes-pods",
+    "instance": "10.244.0.12:8080",
+    "pod": "flagger-5c4f6d8b9-7hx2p",
+    "app_kubernetes_io_name": "flagger",
+}
+
+
+def _analysis_labels(canary: dict[str, Any]) -> dict[str, str]:
+    """recorder.go SetAnalysis: name is the target's name, namespace the Canary's."""
+    return {
+        "name": canary["spec"]["targetRef"]["name"],
+        "namespace": canary["metadata"]["namespace"],
+    }
 
 
 def _field(obj: dict[str, Any], dotted: str) -> Any:

@@ -28,6 +28,8 @@ PROXY_TARGET = SCRAPE | {
     "k8s_job",
     "control_plane_ns",
     "app",
+    # app.kubernetes.io/version on every service pod (stacks/analysis.py VERSION_LABEL)
+    "app_kubernetes_io_version",
 }
 # Proxy HTTP metrics (linkerd2-proxy v2.366.0, linkerd/app/core/src/metrics.rs:462-507, and the
 # transport labels in linkerd/app/core/src/transport/labels.rs).
@@ -142,6 +144,8 @@ METRICS: dict[str, frozenset[str]] = {
             "customresource_version",
         }
     ),
+    # The platform's recording rules: each check's threshold per Canary (stacks/analysis.py).
+    "canary_check_threshold": frozenset({"namespace", "name", "metric", "bound"}),
 }
 
 # Grafana variables and Flagger template variables become plain values before parsing.

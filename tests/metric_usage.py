@@ -46,10 +46,10 @@ VIZ_METRICS = frozenset(
     }
 )
 # Families other jobs scrape (Go controllers, cadvisor, Prometheus, Flagger, cert-manager,
-# Alertmanager, kubelet, kube-state-metrics).
+# Alertmanager, kubelet, kube-state-metrics) and the platform's recording rules.
 _NOT_PROXY = re.compile(
     r"^(go_|container_|machine_|prometheus_|http_server_|http_client_|grpc_server_|flagger_|"
-    r"certmanager_|issuer_cert_|kube_|node_|up$|scrape_|alertmanager_|kubelet_)"
+    r"certmanager_|issuer_cert_|kube_|node_|up$|scrape_|alertmanager_|kubelet_|canary_check_)"
 )
 _LABEL_VALUES = re.compile(r"^(label_values|query_result)\((.*)\)$", re.DOTALL)
 

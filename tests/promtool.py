@@ -15,6 +15,7 @@ verdicts hold under both: thresholds are not placed on the one-sample edge.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -115,3 +116,35 @@ def holds(expr: str, series: list[dict[str, str]], eval_time: str, interval: str
         return True
     assert "got:" in result.stdout, f"promtool could not evaluate {expr!r}:\n{result.stdout}"
     return False
+
+
+def measure(
+    expr: str, series: list[dict[str, str]], eval_seconds: list[float]
+) -> list[float | None]:
+    """The value of `expr` (one sample, or nothing: None) at each of `eval_seconds`, from one
+    promtool run. promtool prints only what differs from the expectation, so each time expects
+    an impossible value and its "got:" line is read (Go's shortest exact form, 1.9955E+02)."""
+    times = [f"{round(t * 1000)}ms" for t in eval_seconds]
+    case = {
+        "interval": "10s",
+        "input_series": series,
+        "promql_expr_test": [
+            {"expr": expr, "eval_time": t, "exp_samples": [{"labels": "{}", "value": -0.125}]}
+            for t in times
+        ],
+    }
+    result = run_rule_tests(None, [case])
+    got = re.findall(r"time: (\S+),\s+exp: .*\n\s+got: (.*)", result.stdout)
+    assert len(got) == len(times), f"promtool could not evaluate {expr!r}:\n{result.stdout}"
+    found: dict[float, float | None] = {}
+    for when, value in got:
+        number = re.fullmatch(r"\{\} (\S+)", value.strip())
+        found[_go_seconds(when)] = float(number[1]) if number else None
+    return [found[round(t * 1000) / 1000] for t in eval_seconds]
+
+
+def _go_seconds(text: str) -> float:
+    """Seconds of a duration as Prometheus's model.Duration prints it: 1m1s, 41s500ms."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+    total = sum(float(n) * units[u] for n, u in re.findall(r"(\d+)(ms|[smhdwy])", text))
+    return round(total, 3)

@@ -18,6 +18,8 @@ EVENTS = [
         "query-failed",
     ),
     (fe.sprintf(fe.BELOW_MIN, NAME, NS, "success-rate", 93.75, 99), "below-slo"),
+    # The platform's request-volume check, failing on its minimum (0 when nothing came).
+    (fe.sprintf(fe.BELOW_MIN, NAME, NS, "request-volume", 0.0, 65), "low-volume"),
     (fe.sprintf(fe.ABOVE_MAX, NAME, NS, "latency", 731.4, 500), "above-slo"),
     (
         fe.sprintf(fe.CANARY_NOT_READY, NAME, NS, fe.sprintf(fe.DEADLINE_EXCEEDED, NAME)),

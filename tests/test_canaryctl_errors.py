@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from canaryctl.cli import main
-from tests.canary_recordings import promotion
-from tests.fake_kube_api import FakeKubeApi, Frame
+from tests.canary_recordings import promotion, quick_release
+from tests.fake_kube_api import FakeKubeApi
 
 
 @pytest.fixture
@@ -142,10 +142,7 @@ def fake_pulumi(bin_dir: Path, outputs: dict[str, str], exit_code: int = 0) -> P
 
 
 def test_stack_kubeconfig_is_read_from_pulumi_outputs(api, tmp_path, capsys, monkeypatch):
-    api.add_canary(
-        [Frame("Succeeded", revision="rev-1"), Frame("Succeeded", revision="rev-2")],
-        namespace="shop",
-    )
+    api.add_canary(quick_release(), namespace="shop")
     kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig").read_text()
     services = {"podinfo": {"namespace": "shop", "version": "6.14.1", "rolloutPlan": "..."}}
     bin_dir = fake_pulumi(tmp_path / "bin", {"kubeconfig": kubeconfig, "services": services})

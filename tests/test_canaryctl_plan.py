@@ -31,7 +31,7 @@ def test_dev_plan_meets_the_fast_feedback_targets(capsys, monkeypatch):
     text = flat(out)
     assert "Analysis every 20s: +10% per passing step up to 50%; 3 failed checks in total" in text
     assert "0:00 0% Flagger notices the release: canary scaled up" in text
-    assert "0:20 10% pre-rollout checks; canary at 10%" in text
+    assert "0:20 10% load starts, pre-rollout checks; canary at 10%" in text
     assert "0:40 10% analysis at 10%, then 20%" in text
     assert "2:00 50% analysis at 50%, then promotion: the primary takes the spec" in text
     assert "2:20 0% all traffic back on the primary" in text
@@ -40,6 +40,13 @@ def test_dev_plan_meets_the_fast_feedback_targets(capsys, monkeypatch):
     assert "Promotion: 2:40 after Flagger notices the release" in out
     assert "Rollback: 1:00 after the first failed check; 1:40 after the start" in text
     assert "promotion gate" not in out
+    # The load feeding the checks, as it really falls into the windows (stacks/analysis.py).
+    assert (
+        "Load starts with the pre-rollout checks, one run before the first analysis, and runs "
+        "18 s of every 20 s run (the load tester skips a command that still runs): the first "
+        "30 s window holds 18 s of it, later ones 26 s; the request-volume check needs 65 "
+        "requests per window." in text
+    )
 
 
 def test_prod_plan_has_small_steps_and_a_promotion_gate(capsys, monkeypatch):
@@ -54,6 +61,8 @@ def test_prod_plan_has_small_steps_and_a_promotion_gate(capsys, monkeypatch):
         "then promotion" in text
     )
     assert "13:00 0% canary scaled to zero: Succeeded" in text
+    assert "runs 55 s of every 60 s run" in text
+    assert "each 60 s window holds 55 s of it; the request-volume check needs 250 requests" in text
     assert (
         "Promotion: 13:00 after Flagger notices the release (plus the wait at the promotion gate)"
         in out

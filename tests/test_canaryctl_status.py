@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from canaryctl.cli import main
-from tests.canary_recordings import rollback
+from tests.canary_recordings import manual, rollback
 from tests.fake_kube_api import FakeKubeApi, Frame
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,4 +108,43 @@ def test_table_still_shows_when_events_are_forbidden(api, tmp_path, capsys):
     assert (
         "(events not shown: forbidden (403): user ci-bot may not list events across all namespaces"
         in out
+    )
+
+
+def test_each_check_shows_flaggers_last_value_against_its_threshold(api, tmp_path, capsys):
+    advance(api, 6)  # at 20%, the success rate failing: Flagger stopped before latency
+    _, out, _ = status(api, tmp_path, capsys)
+    section = out[out.index("podinfo/podinfo: New revision") : out.index("shop/cart:")]
+    names = ("request-volume", "success-rate", "latency")
+    rows = [line.split() for line in section.splitlines() if line.strip().startswith(names)]
+    assert rows == [
+        ["request-volume", "176", ">=", "65", "pass"],
+        ["success-rate", "71.43%", ">=", "99%", "FAIL"],
+        ["latency", "8.3", "ms", "<=", "500", "ms", "not", "evaluated"],
+    ]
+    assert "checks (last measured by Flagger):" in section
+    # A Canary Flagger never analysed has nothing recorded yet.
+    cart = out[out.index("shop/cart:") :]
+    assert "checks: nothing measured yet" in cart
+
+
+def test_the_promotion_gate_row_shows_routed_traffic(tmp_path, capsys):
+    with FakeKubeApi() as fake:
+        fake.add_canary(manual(), manual_promotion=True)
+        for _ in range(len(manual()) - 3):  # up to the gate
+            fake.serve_canary(fake.canaries[("podinfo", "podinfo")], advance=True)
+        _, out, _ = status(fake, tmp_path, capsys)
+    row = out.splitlines()[1].split()
+    assert row[:5] == ["podinfo/podinfo", "WaitingPromotion", "(awaiting", "promotion)", "50/50%"]
+
+
+def test_checks_need_prometheus_the_table_does_not(api, tmp_path, capsys):
+    api.forbidden.add("services/proxy")
+    advance(api, 6)
+    code, out, _ = status(api, tmp_path, capsys)
+    assert code == 0
+    assert "podinfo/podinfo" in out.splitlines()[1]
+    assert (
+        "(check values not shown: forbidden (403): user ci-bot may not get services/proxy in "
+        "namespace monitoring" in out
     )

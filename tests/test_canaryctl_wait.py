@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +17,12 @@ from tests.canary_recordings import (
     SCALED_DOWN,
     deadline,
     manual,
+    new_version_after_failure,
     progressing,
     promoted,
     promotion,
+    quick_release,
+    reverted_after_failure,
     rollback,
     route_stall,
 )
@@ -133,11 +137,46 @@ def test_started_before_flagger_noticed_waits_past_the_old_succeeded(api, tmp_pa
     assert api.gets() >= 4 + len(promotion()) - 1
 
 
-def test_release_that_began_and_ended_between_polls_counts_by_spec_hash(api, tmp_path, capsys):
-    api.add_canary([Frame("Succeeded", revision="rev-1"), Frame("Succeeded", revision="rev-2")])
+def test_release_that_began_and_ended_between_polls_counts_by_its_event(api, tmp_path, capsys):
+    api.add_canary(quick_release())
     code, out, _ = wait(api, tmp_path, capsys)
     assert code == 0
     assert "PROMOTED podinfo/podinfo" in out
+
+
+def test_reverting_after_a_failure_is_no_release_not_a_rollback(api, tmp_path, capsys):
+    # While Failed, Flagger re-syncs lastAppliedSpec every run (scheduler.go shouldAdvance) and
+    # starts nothing for the primary's own template (spec.go hasSpecChanged).
+    api.add_canary(reverted_after_failure())
+    code, out, _ = wait(api, tmp_path, capsys)
+    assert code == 0
+    assert "ROLLED BACK" not in out
+    assert out.splitlines()[-1].startswith(
+        "NO RELEASE for podinfo/podinfo: its Deployment is back at the version the primary runs"
+    )
+
+
+def test_a_new_version_after_a_failure_is_followed_to_its_end(api, tmp_path, capsys):
+    # The run that notices rev-3 re-syncs lastAppliedSpec while still Failed, then sets
+    # Progressing: the Failed frame in between is the previous release's, not this one's end.
+    api.add_canary(new_version_after_failure())
+    code, out, _ = wait(api, tmp_path, capsys)
+    assert code == 0
+    assert "ROLLED BACK" not in out
+    assert "PROMOTED podinfo/podinfo" in out
+
+
+def test_the_promotion_gate_shows_the_routed_traffic_awaiting_promotion(api, tmp_path, capsys):
+    # status.go: WaitingPromotion has canaryWeight 0 and iterations -1, yet 50% is routed.
+    api.add_canary(manual()[-5:-3], manual_promotion=True)
+    code, out, _ = wait(api, tmp_path, capsys, "--timeout", "0.3")
+    assert code == 2
+    assert "awaiting promotion [#####]  50/50%  passed 5/5  failed 0/5" in out
+    assert " 0/50%" not in out and "passed 0/5" not in out
+    assert (
+        "TIMED OUT after 0:00 following podinfo/podinfo (phase WaitingPromotion, weight 50/50%"
+        in out
+    )
 
 
 def test_no_new_revision_times_out_and_says_flagger_never_started(api, tmp_path, capsys):
@@ -210,8 +249,7 @@ def test_namespace_defaults_to_the_contexts(api, tmp_path, capsys):
 
 
 def test_plan_and_timeout_follow_the_live_canary_not_a_stack_file(api, tmp_path, capsys):
-    quick = [Frame("Succeeded", revision="rev-1"), Frame("Succeeded", revision="rev-2")]
-    api.add_canary(quick, manual_promotion=True, step_weight=5)  # prod's analysis
+    api.add_canary(quick_release(), manual_promotion=True, step_weight=5)  # prod's analysis
     _, out, _ = wait(api, tmp_path, capsys)
     # 1m + 600 s + slowest promotion ((10+3) runs + 4 failed checks = 17 min) + 1m = 29 min.
     assert out.splitlines()[0] == (
@@ -263,3 +301,124 @@ def test_pods_unavailable_past_the_deadline_are_named_as_the_cause(api, tmp_path
     verdict = out[out.index("ROLLED BACK") :]
     assert f"why: {NOT_READY}" in verdict
     assert "unavailable for progressDeadlineSeconds, then rolls back" in verdict
+
+
+# ---- the checks and the release report, from Prometheus (tests/fake_prometheus.py) ----
+
+
+def test_each_analysis_shows_every_check_against_its_threshold(api, tmp_path, capsys):
+    api.add_canary(promotion())
+    code, out, _ = wait(api, tmp_path, capsys)
+    assert code == 0
+    # Values Flagger recorded in the run that moved from 10% to 20% judge the 10% step.
+    assert (
+        "  checks at 10%  request-volume 181 (>= 65) pass · success-rate 100.00% (>= 99%) pass"
+        " · latency 8.3 ms (<= 500 ms) pass" in out
+    )
+    assert "  checks at 50%  request-volume 189 (>= 65) pass" in out
+    # Asked through the API server's service proxy, never a port-forward.
+    assert (
+        "GET /api/v1/namespaces/monitoring/services/prometheus-server:80/proxy/api/v1/query"
+        in api.requests
+    )
+    assert set(api.prometheus.queries) == {'flagger_canary_metric_analysis{namespace="podinfo"}'}
+
+
+def test_the_release_report_lists_each_step_with_its_checks(api, tmp_path, capsys):
+    api.add_canary(promotion())
+    _, out, _ = wait(api, tmp_path, capsys)
+    report = out[out.index("Release report:") : out.index("PROMOTED")]
+    assert report.startswith("Release report: podinfo/podinfo: promoted after")
+    assert "reached 50% (5 of 5 steps)" in report
+    assert "thresholds: request-volume >= 65, success-rate >= 99%, latency <= 500 ms" in report
+    rows = [line.split() for line in report.splitlines() if line.strip()[:3] in ("10%", "50%")]
+    assert rows[0][0] == "10%" and rows[0][2:] == [
+        "181",
+        "pass",
+        "100.00%",
+        "pass",
+        "8.3",
+        "ms",
+        "pass",
+        "0",
+    ]
+    assert rows[-1][0] == "50%"
+    assert out.splitlines()[-1].startswith("PROMOTED"), "the verdict stays the last line"
+
+
+def test_a_rollback_report_shows_the_failing_check_and_what_was_not_evaluated(
+    api, tmp_path, capsys
+):
+    api.add_canary(rollback())
+    code, out, _ = wait(api, tmp_path, capsys)
+    assert code == 1
+    assert (
+        "checks at 20%  request-volume 176 (>= 65) pass · success-rate 71.43% (>= 99%) FAIL · "
+        "latency 8.3 ms (<= 500 ms) not evaluated" in out
+    )
+    report = out[out.index("Release report:") : out.index("ROLLED BACK")]
+    (row,) = [line.split() for line in report.splitlines() if line.strip().startswith("20%")]
+    # Five failed checks at 20%, Flagger's status.failedChecks rising there.
+    assert row[2:] == ["176", "pass", "71.43%", "FAIL", "8.3", "ms", "not", "evaluated", "5"]
+    assert "worst: request-volume 176 pass, success-rate 71.43% FAIL" in report
+
+
+def test_output_json_is_the_report_alone_on_stdout(api, tmp_path, capsys):
+    api.add_canary(rollback())
+    code, out, err = wait(api, tmp_path, capsys, "--output", "json")
+    assert code == 1
+    report = json.loads(out)
+    assert "ROLLED BACK podinfo/podinfo" in err, "progress and verdict go to stderr"
+    assert report["outcome"] == "rolled back"
+    assert report["canary"] == "podinfo/podinfo"
+    assert (report["failedChecks"], report["threshold"]) == (5, 5)
+    assert report["reason"] == "Rolling back podinfo.podinfo failed checks threshold reached 5"
+    assert [c["name"] for c in report["checks"]] == ["request-volume", "success-rate", "latency"]
+    assert report["checks"][0] == {
+        "name": "request-volume",
+        "min": 65.0,
+        "max": None,
+        "window": "30s",
+    }
+    assert [s["step"] for s in report["steps"]] == ["10%", "20%"]
+    assert report["steps"][1]["checks"] == {
+        "request-volume": {"value": 176.0, "verdict": "pass"},
+        "success-rate": {"value": 71.4285, "verdict": "fail"},
+        "latency": {"value": 8.3, "verdict": "not evaluated"},
+    }
+    assert report["steps"][1]["failedChecks"] == 5
+    assert report["worst"]["success-rate"] == {"value": 71.4285, "verdict": "fail"}
+
+
+def test_the_gate_report_shows_the_last_step_at_the_routed_weight(api, tmp_path, capsys):
+    api.add_canary(manual(), manual_promotion=True)
+    code, out, _ = wait(api, tmp_path, capsys, "--timeout", "0.5")
+    assert code == 2
+    assert "checks at 50%  request-volume 189 (>= 65) pass" in out
+    assert "awaiting promotion [#####]  50/50%  passed 5/5" in out
+
+
+def test_without_prometheus_wait_still_follows_the_release(api, tmp_path, capsys):
+    api.forbidden.add("services/proxy")
+    api.add_canary(promotion())
+    code, out, _ = wait(api, tmp_path, capsys)
+    assert code == 0
+    assert (
+        out.count(
+            "checks not shown: forbidden (403): user ci-bot may not get services/proxy in namespace monitoring"
+        )
+        == 1
+    )
+    assert "kubectl auth can-i get services/proxy -n monitoring" in out
+    assert "PROMOTED podinfo/podinfo" in out
+
+
+def test_a_broken_prometheus_is_named(api, tmp_path, capsys):
+    api.prometheus.broken = 'invalid parameter "query": 1:1: parse error'
+    api.add_canary(promotion())
+    code, out, _ = wait(api, tmp_path, capsys)
+    assert code == 0
+    assert (
+        "checks not shown: Prometheus monitoring/prometheus-server refused the query (400): "
+        'bad_data: invalid parameter "query": 1:1: parse error' in out
+    )

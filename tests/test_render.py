@@ -52,10 +52,10 @@ def test_every_release_renders_into_valid_objects(stack: str) -> None:
     *releases, ties, own = summary(sr, problems)
     assert own == f"the program's own objects: {len(kubernetes_objects(sr.run))}, valid"
     assert all(line.endswith(" objects, valid") for line in releases), releases
-    # Grafana, viz, Flagger, viz's namespace and the metric templates to Prometheus; the Canary's
-    # webhooks (acceptance test, rollback gate, two load tests; prod: the promotion gate too) to
-    # the load tester.
-    urls = 11 if stack == "prod" else 10
+    # Grafana, viz, Flagger, viz's namespace and the three metric templates to Prometheus; the
+    # Canary's webhooks (two load starts, acceptance test, rollback gate, two load tests; prod:
+    # the promotion gate too) to the load tester.
+    urls = 14 if stack == "prod" else 13
     assert ties.startswith(f"ties: {urls} in-cluster URLs to 2 Services,") and ties.endswith(
         "valid"
     )

@@ -98,3 +98,25 @@ def test_describe_says_both_timelines_in_words() -> None:
         Analysis(interval_seconds=60, threshold=5, weights=(50,), manual_promotion=True)
     ).describe()
     assert "reaches the promotion gate 2 min after Flagger notices it" in gated
+
+
+def test_the_plan_says_how_much_load_each_window_holds() -> None:
+    # Load starts in run 2 (pre-rollout) and each start runs load_seconds: stacks/analysis.py.
+    a = Analysis(
+        interval_seconds=I,
+        threshold=3,
+        weights=(10, 20),
+        window_seconds=30,
+        load_seconds=18,
+        min_requests=65,
+    )
+    p = plan(a)
+    assert p.steps[1].what == "load starts, pre-rollout checks; canary at 10%"
+    assert p.describe().endswith(
+        "runs 18 s of every 20 s run (the load tester skips a command that still runs): the "
+        "first 30 s window holds 18 s of it, later ones 26 s; the request-volume check needs 65 "
+        "requests per window."
+    )
+    without = plan(Analysis(interval_seconds=I, threshold=3, weights=(10, 20)))
+    assert "Load" not in without.describe()
+    assert without.steps[1].what == "pre-rollout checks; canary at 10%"

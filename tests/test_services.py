@@ -16,6 +16,7 @@ import yaml
 from stacks.components.ownership import OWNER_LABEL, owner_id
 from stacks.config import ConfigError
 from stacks.config_services import SERVICES_DIR_ENV
+from stacks.service_manifests import LOADTESTER_APP, LOADTESTER_RELEASE
 from tests.harness import KUBELET_OBJECT_ID, NAME, ROOT, Registration, Run, run_program
 from tests.render_check import check, committed, render_stack
 from tests.schema_check import problems, target_versions
@@ -175,24 +176,60 @@ def test_a_stack_entry_overrides_any_field_of_the_declaration() -> None:
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 7), "maps merge field by field"
 
 
-def test_metric_templates_query_linkerd_metrics_in_platform_prometheus(stack_run: Run) -> None:
+def test_metric_templates_query_only_application_traffic(stack_run: Run) -> None:
     templates = {
         t.inputs["metadata"]["name"]: t.inputs["spec"] for t in stack_run.of_type(TEMPLATE)
     }
-    assert set(templates) == {"success-rate", "latency"}
+    assert set(templates) == {"request-volume", "success-rate", "latency"}
     for spec in templates.values():
         assert spec["provider"] == {
             "type": "prometheus",
             "address": stack_run.outputs["prometheusUrl"],
         }
+        # The canary's own pods, the app port only, meshed clients only: not Prometheus's
+        # scrapes or kubelet's probes of the admin port 4191, nor kubelet's probes of the app
+        # port (never meshed: tls="no_identity", linkerd2-proxy transport/labels.rs TlsAccept).
         for label in (
             'namespace="{{ namespace }}"',
-            'deployment=~"{{ target }}"',
+            'deployment="{{ target }}"',
+            'direction="inbound"',
+            'target_port="{{ variables.port }}"',
+            'tls="true"',
             "[{{ interval }}]",
         ):
-            assert label in spec["query"]
+            assert spec["query"].count(label) == spec["query"].count("_total{") + spec[
+                "query"
+            ].count("_bucket{"), (label, spec["query"])
     assert 'classification!="failure"' in templates["success-rate"]["query"]
     assert "response_latency_ms_bucket" in templates["latency"]["query"]
+    assert "increase(" in templates["request-volume"]["query"]
+    assert templates["request-volume"]["query"].rstrip().endswith("or vector(0)")
+
+
+def test_every_canary_runs_the_volume_check_first_with_its_port(runs: dict[str, Run]) -> None:
+    for stack, minimum in (("dev", 65), ("prod", 250), ("local", 65)):
+        metrics = canary(runs[stack])["spec"]["analysis"]["metrics"]
+        assert [m["name"] for m in metrics] == ["request-volume", "success-rate", "latency"]
+        assert metrics[0]["thresholdRange"] == {"min": minimum}, stack
+        assert {m["templateVariables"]["port"] for m in metrics} == {"9898"}
+
+
+def test_load_starts_before_the_first_analysis_and_ends_within_each_run(
+    runs: dict[str, Run],
+) -> None:
+    for stack, seconds in (("dev", "18s"), ("prod", "55s")):
+        webhooks = canary(runs[stack])["spec"]["analysis"]["webhooks"]
+        order = [(h["name"], h["type"]) for h in webhooks]
+        assert order[:3] == [
+            ("load-test-start", "pre-rollout"),
+            ("load-test-apex-start", "pre-rollout"),
+            ("acceptance-test", "pre-rollout"),
+        ], stack
+        named = {h["name"]: h for h in webhooks}
+        for load in ("load-test", "load-test-apex"):
+            # The same command as pre-rollout and rollout: the load tester runs one at a time.
+            assert named[f"{load}-start"]["metadata"] == named[load]["metadata"]
+            assert f"hey -z {seconds} -q 2 -c 5 " in named[load]["metadata"]["cmd"], stack
 
 
 def test_webhooks_reach_the_load_tester_and_the_canary_service(stack_run: Run) -> None:
@@ -207,7 +244,7 @@ def test_webhooks_reach_the_load_tester_and_the_canary_service(stack_run: Run) -
         "type": "rollback",
         "url": "http://flagger-loadtester.podinfo/rollback/check",
     }
-    for name in ("acceptance-test", "load-test"):
+    for name in ("acceptance-test", "load-test", "load-test-start"):
         assert webhooks[name]["url"] == "http://flagger-loadtester.podinfo/"
         assert "http://podinfo-canary.podinfo:9898/" in webhooks[name]["metadata"]["cmd"]
     tester = stack_run.release("flagger-loadtester").inputs
@@ -416,7 +453,9 @@ def test_declared_services_get_every_object_valid_and_wired(stack: str, services
         (t.inputs["metadata"]["namespace"], t.inputs["metadata"]["name"])
         for t in run.of_type(TEMPLATE)
     )
-    assert templates == [(ns, m) for ns in ("podinfo", "shop") for m in ("latency", "success-rate")]
+    assert templates == [
+        (ns, m) for ns in ("podinfo", "shop") for m in ("latency", "request-volume", "success-rate")
+    ]
     # Helm's renderer and the official schemas: every object valid, every URL a Service port.
     rendered = render_stack(stack, run=run, reuse=committed(stack))
     assert [p for found in check(rendered).values() for p in found] == []
@@ -935,3 +974,70 @@ def test_a_service_named_like_the_platforms_alert_provider_is_refused(services_d
         "services.canary: its own AlertProvider would be canary-alerts, the platform's in "
         "namespace shop" in str(raised.value)
     )
+
+
+def test_a_service_colliding_with_the_load_testers_names_is_refused(services_dir: Path) -> None:
+    for name in ("loadtester", "flagger-loadtester"):
+        (services_dir / f"{name}.yaml").write_text((services_dir / "catalog.yaml").read_text())
+    message, _ = rejection(
+        "dev", {"loadtester": {"version": "6.14.1"}, "flagger-loadtester": {"version": "6.14.1"}}
+    )
+    assert (
+        "services.loadtester: its pods would carry app=loadtester, the label the load tester's "
+        "Deployment and Service select in namespace shop" in message
+    )
+    assert "services.flagger-loadtester: its Service flagger-loadtester is the load tester's" in (
+        message
+    )
+
+
+def test_the_load_testers_pods_carry_the_label_the_refusal_names() -> None:
+    # The name refused above is the chart's own pod label (loadtester 0.38.0 deployment.yaml).
+    sr = committed("dev")
+    (tester,) = [r for r in sr.releases if r.release.name == LOADTESTER_RELEASE]
+    (pods,) = [o for o in tester.objects if o.get("kind") == "Deployment"]
+    assert pods["spec"]["template"]["metadata"]["labels"]["app"] == LOADTESTER_APP
+    (service,) = [o for o in tester.objects if o.get("kind") == "Service"]
+    assert service["spec"]["selector"] == {"app": LOADTESTER_APP}
+
+
+def test_the_volume_minimum_is_configurable_and_checked() -> None:
+    run = run_program(
+        "dev", {"services": {"podinfo": {"version": "6.14.1", "slo": {"minRequests": 500}}}}
+    )
+    (volume,) = [
+        m for m in canary(run)["spec"]["analysis"]["metrics"] if m["name"] == "request-volume"
+    ]
+    assert volume["thresholdRange"] == {"min": 500}
+    message, _ = rejection(
+        "dev", {"podinfo": {"version": "6.14.1", "slo": {"minRequests": 0, "minRequest": 3}}}
+    )
+    assert "services.podinfo.slo.minRequests: got 0; allowed: a whole number 1-1000000" in message
+    assert "services.podinfo.slo.minRequest: not a field here; did you mean minRequests?" in message
+
+
+def test_the_volume_minimum_follows_the_load_generator_it_is_sized_from() -> None:
+    # Half of what the canary's own generator guarantees in the leanest window (stacks/analysis.py):
+    # 10 requests/s with 2 workers at a 500 ms SLO sustain only 4/s, so the default drops.
+    def minimum(**load: Any) -> int:
+        run = run_program("dev", {"services": {"podinfo": {"version": "6.14.1", "loadTest": load}}})
+        (volume,) = canary(run)["spec"]["analysis"]["metrics"][:1]
+        return volume["thresholdRange"]["min"]
+
+    assert minimum(rate=10) == 65
+    assert minimum(rate=10, concurrency=2) == 26
+    assert minimum(rate=20) == 130
+
+
+def test_pods_carry_their_version_for_the_proxy_series() -> None:
+    run = run_program("dev", {"services": {"podinfo": {"version": "6.14.0"}}})
+    labels = deployment(run).inputs["spec"]["template"]["metadata"]["labels"]
+    assert labels == {"app": "podinfo", "app.kubernetes.io/version": "6.14.0"}
+    # The selector stays the app label alone: a new version changes the pods, not the selector.
+    assert deployment(run).inputs["spec"]["selector"]["matchLabels"] == {"app": "podinfo"}
+    digest = "sha256:" + "ab" * 32
+    run = run_program("dev", {"services": {"podinfo": {"version": digest}}})
+    value = deployment(run).inputs["spec"]["template"]["metadata"]["labels"][
+        "app.kubernetes.io/version"
+    ]
+    assert value == ("sha256-" + "ab" * 32)[:63], "a label value holds 63 characters, no ':'"
