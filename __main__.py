@@ -22,18 +22,21 @@ owner = owner_id(settings.project, settings.stack)
 #    What already runs there is read first: a create-only change is refused (prod) or announced
 #    as a replacement (dev); on a shared cluster, what another installation owns is refused or
 #    left alone. Nothing is registered before these checks pass.
-if settings.aks is not None:
-    running = live.observe(settings.aks)
-    replacing = create_only.check(settings.project, settings.stack, settings.aks, running)
+if settings.cluster is not None:
+    running = live.observe(settings.cluster)
+    replacing = create_only.check(
+        settings.project, settings.stack, settings.cluster, running, settings.protect
+    )
     cluster = AksCluster(
         "cluster",
         AksClusterArgs(
-            settings=settings.aks,
+            settings=settings.cluster,
             project=settings.project,
             stack=settings.stack,
             tags=tags,
             live=running,
             replacing=replacing,
+            protect=settings.protect,
         ),
     )
     pulumi.export("clusterName", cluster.cluster_name)
@@ -82,6 +85,8 @@ telemetry = Telemetry(
     "telemetry",
     TelemetryArgs(
         settings=settings.telemetry,
+        alerting=settings.alerting,
+        zone_redundant_storage=settings.zone_redundant_storage,
         mesh=settings.mesh,
         linkerd_namespace=mesh.namespace,
         mesh_ready=mesh.control_plane,
@@ -127,6 +132,6 @@ pulumi.export("services", released.summary)
 #    stops the destroy before anything is deleted or dropped from state.
 TeardownGuard(
     "teardown-guard",
-    protect=settings.aks.protect if settings.aks is not None else False,
+    protect=settings.protect,
     layers=[*layers, mesh, telemetry, delivery, released],
 )

@@ -32,11 +32,16 @@ import pulumi
 from canaryctl import azure_checks, cluster_checks
 from canaryctl.egress import Egress, Ipify
 from canaryctl.errors import FAILED, OK
-from canaryctl.project import StackRefused, project_root, provider_setting, read_stack
+from canaryctl.project import (
+    StackRefused,
+    project_root,
+    provider_setting,
+    read_stack,
+    stack_settings,
+)
 from canaryctl.tools import TOOLS, Runner, Subprocess, ToolFailed, Version, dotted, version_of
 from stacks import config
 from stacks.cluster.pools import user_pool_name
-from stacks.schema.cli import ENCRYPTED
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 CONFIG = "stack config"
@@ -140,25 +145,17 @@ class ConfigRefused(Exception):
 
 def read_facts(root: Path, stack: str, today: date) -> tuple[StackFacts, tuple[str, ...]]:
     """The stack's facts and the program's warnings, from its config as `pulumi up` checks it:
-    the Pulumi CLI's rules (stacks/schema/cli.py), then the program's (stacks.config.check).
+    the Pulumi CLI's rules (stacks/schema/cli.py), then the program's (stacks/schema).
     ConfigRefused lists every problem of a config either would refuse."""
     short = stack.rsplit("/", 1)[-1]
     try:
-        project, merged = read_stack(root, stack)
+        settings = stack_settings(root, stack, today)
     except StackRefused as refused:
-        raise ConfigRefused(short, "the Pulumi CLI", refused.problems, "") from None
-    values = dict(merged.values)
-    # canaryctl cannot decrypt: an encrypted value of the project stands in as a well-formed one
-    # (its own content is checked by `pulumi up`, which can read it).
-    for key in merged.secret_keys:
-        if key.startswith(f"{project}:") and key not in values:
-            values[key] = ENCRYPTED
-    # The program reads config through pulumi.Config; outside the engine it reads this table.
-    pulumi.runtime.set_all_config(values, list(merged.secret_keys))
-    settings, reader = config.check(project, short, today)
-    if reader.problems:
-        environment = values.get(f"{project}:environment", "")
-        raise ConfigRefused(short, "the program", tuple(reader.problems), environment)
+        environment = ""
+        if refused.judge == "the program":
+            project, merged = read_stack(root, stack)
+            environment = merged.values.get(f"{project}:environment", "")
+        raise ConfigRefused(short, refused.judge, refused.problems, environment) from None
     subscription, source, secret = _subscription(root, stack)
     facts = StackFacts(
         stack=short,
@@ -174,7 +171,7 @@ def read_facts(root: Path, stack: str, today: date) -> tuple[StackFacts, tuple[s
         subscription_source=source,
         subscription_secret=secret,
     )
-    aks = settings.aks
+    aks = settings.cluster
     if aks is not None:
         system, user = aks.system_pool, aks.user_pool
         facts = replace(
@@ -197,9 +194,10 @@ def read_facts(root: Path, stack: str, today: date) -> tuple[StackFacts, tuple[s
             availability_zones=aks.availability_zones,
             authorized_ip_ranges=aks.authorized_ip_ranges,
         )
+    project, merged = read_stack(root, stack)
     hidden = sorted(k.split(":", 1)[1] for k in merged.secret_keys if k.startswith(f"{project}:"))
     notes = (f"encrypted, so checked by `pulumi up` only: {', '.join(hidden)}",) if hidden else ()
-    return facts, (*reader.warnings, *notes)
+    return facts, (*(f"{project}:{w}" for w in settings.warnings), *notes)
 
 
 def _subscription(root: Path, stack: str) -> tuple[str | None, str, bool]:

@@ -1,6 +1,6 @@
 """Canary analysis: the checks every Canary runs, the load that feeds them, and how Flagger reads them.
 
-Pure functions (no Pulumi): the services layer, the rollout plan, crosscheck and canaryctl use them.
+Pure functions (no Pulumi): the services layer, the rollout plan, canaryctl and the tests use them.
 What they rest on, at the pinned versions:
 
 - Flagger v1.44.0 runs a Canary's checks in the order the Canary lists them and ends the run at

@@ -8,12 +8,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from stacks.components.cluster_identity import ClusterIdentity
-from stacks.settings import LocalClusterSettings
+from stacks.schema.cluster import LocalClusterConfig
 
 
 @dataclass(frozen=True)
 class ExistingClusterArgs:
-    settings: LocalClusterSettings
+    settings: LocalClusterConfig
     stack: str
     cluster_uid: str
     """UID of the context's kube-system namespace, read before anything was registered."""

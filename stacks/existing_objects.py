@@ -28,10 +28,12 @@ from stacks import delivery, linkerd_viz, mesh, telemetry
 from stacks.components.crds import crd_documents
 from stacks.components.ownership import OWNER_LABEL
 from stacks.components.pinned import PinnedFile
-from stacks.config_reader import ConfigError
+from stacks.config import ConfigError
 from stacks.pins import FLAGGER, FLAGGER_CRDS, GATEWAY_API_CRDS
-from stacks.settings import LocalClusterSettings, Settings
-from stacks.validators import GATEWAY_API_RANGE, GATEWAY_API_VERSION
+from stacks.schema import Settings
+from stacks.schema.cluster import LocalClusterConfig
+from stacks.pins import GATEWAY_API_RANGE
+from stacks.schema.mesh import GATEWAY_API_VERSION
 
 # Gateway API CRDs carry their release and channel as annotations (config/crd/standard/*.yaml).
 BUNDLE_VERSION = "gateway.networking.k8s.io/bundle-version"
@@ -84,7 +86,7 @@ class Decision:
     """Gateway API CRDs of an accepted version exist and are not the stack's: used, untouched."""
 
 
-Reader = Callable[[LocalClusterSettings, Wanted], Inventory]
+Reader = Callable[[LocalClusterConfig, Wanted], Inventory]
 
 
 def wanted(settings: Settings) -> Wanted:
@@ -193,7 +195,7 @@ def _names(files: Sequence[PinnedFile]) -> tuple[str, ...]:
     return tuple(crd["metadata"]["name"] for crd in crd_documents(files))
 
 
-def read_cluster(s: LocalClusterSettings, want: Wanted) -> Inventory:
+def read_cluster(s: LocalClusterConfig, want: Wanted) -> Inventory:
     """The real read, through the stack's kubeconfig context (the official Kubernetes client)."""
     from kubernetes import client, config
     from kubernetes.client.exceptions import ApiException

@@ -20,7 +20,7 @@ import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
 from stacks.components.certificates import certificate, issuer
-from stacks.settings import MeshSettings
+from stacks.schema.mesh import MeshConfig
 
 ISSUER_SECRET = "linkerd-identity-issuer"
 TRUST_DOMAIN = "cluster.local"
@@ -50,7 +50,7 @@ def anchor_name(generation: int) -> str:
 
 @dataclass(frozen=True)
 class MeshIdentityArgs:
-    settings: MeshSettings
+    settings: MeshConfig
     linkerd_namespace: pulumi.Input[str]
     cert_manager: pulumi.Resource
     """cert-manager's release: the Issuers and the Certificate need its CRDs and controller."""

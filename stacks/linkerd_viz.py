@@ -16,7 +16,7 @@ from stacks.components.certificates import (
 )
 from stacks.helm import release
 from stacks.pins import LINKERD_REPO, Chart
-from stacks.settings import MeshSettings
+from stacks.schema.mesh import MeshConfig
 
 NAMESPACE = "linkerd-viz"
 # Chart value key -> certificate (Secret names fixed by linkerd-viz's tap-rbac.yaml and
@@ -29,7 +29,7 @@ SERVING_CERTS = {
 
 def linkerd_viz(
     name: str,
-    mesh: MeshSettings,
+    mesh: MeshConfig,
     linkerd_namespace: str,
     prometheus_url: str,
     cert_manager: pulumi.Resource,
@@ -66,7 +66,7 @@ def linkerd_viz(
     )
 
 
-def _values(mesh: MeshSettings, linkerd_namespace: str, prometheus_url: str) -> dict[str, Any]:
+def _values(mesh: MeshConfig, linkerd_namespace: str, prometheus_url: str) -> dict[str, Any]:
     values: dict[str, Any] = {
         "linkerdNamespace": linkerd_namespace,
         # Use the platform's Prometheus, not viz's own one that keeps 6 hours in memory.

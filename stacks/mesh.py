@@ -24,7 +24,7 @@ from stacks.helm import release
 from stacks.identity import MeshIdentity, MeshIdentityArgs
 from stacks.manifests import load_one
 from stacks.pins import CERT_MANAGER, GATEWAY_API_CRDS, LINKERD_REPO, Chart
-from stacks.settings import MeshSettings
+from stacks.schema.mesh import MeshConfig
 
 NAMESPACE = "linkerd"
 CERT_MANAGER_NAMESPACE = "cert-manager"
@@ -49,7 +49,7 @@ WEBHOOKS = {
 
 @dataclass(frozen=True)
 class MeshArgs:
-    settings: MeshSettings
+    settings: MeshConfig
     shared_cluster: bool
     """The cluster is not the stack's own (local): keep cluster-wide CRDs on destroy."""
     keep_gateway_api: bool = False
@@ -163,7 +163,7 @@ def _linkerd_charts(version: str) -> dict[str, Chart]:
     }
 
 
-def _control_plane_values(s: MeshSettings, trust_anchors_pem: pulumi.Output[str]) -> dict[str, Any]:
+def _control_plane_values(s: MeshConfig, trust_anchors_pem: pulumi.Output[str]) -> dict[str, Any]:
     values: dict[str, Any] = {
         # Every trusted anchor: two during a rotation. A change rolls the control plane (the
         # chart's linkerd.io/trust-root-sha256 pod annotation).

@@ -14,23 +14,12 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from stacks.analysis import (
-    LATENCY,
-    REQUEST_VOLUME,
-    SUCCESS_RATE,
-    VERSION_LABEL,
-    load_seconds,
-    version_label,
-)
+from stacks.analysis import VERSION_LABEL, load_seconds, version_label
 from stacks.manifests import load_documents, load_one
-from stacks.settings import ReleaseSettings, ServiceSettings
-from stacks.validators import flagger_duration
+from stacks.schema.delivery import flagger_duration
+from stacks.schema.service import BUILT_IN_CHECKS, Check, Release, ServiceConfig
+from stacks.schema.services import LOADTESTER_APP, LOADTESTER_RELEASE, PLATFORM_ALERTS
 
-LOADTESTER_RELEASE = "flagger-loadtester"
-LOADTESTER_APP = "loadtester"
-"""The app label of the load tester's pods, which its Service selects (the chart's name)."""
-PLATFORM_ALERTS = "canary-alerts"
-"""The per-namespace AlertProvider posting to the platform's webhook."""
 RETRY_ANNOTATION = "progressive-delivery/retry"
 # podinfo's own fault injection, to watch a release fail and roll back.
 FAULT_FLAGS = {
@@ -54,13 +43,15 @@ class ServiceManifests:
     canary: dict[str, Any]
     primary_autoscaler_bounds: dict[str, Any]
     """A server-side-apply patch of the HPA Flagger generates for the primary (see render)."""
+    metric_templates: list[dict[str, Any]]
+    """The service's own checks' MetricTemplates (the built-in ones are its namespace's)."""
     alert_provider: dict[str, Any] | None = None
     """The service's own AlertProvider (its own webhook); None for the platform's or none."""
     alert_secret_name: str | None = None
 
     def all(self) -> list[dict[str, Any]]:
         own = [self.alert_provider] if self.alert_provider is not None else []
-        return [self.deployment, self.autoscaler, *own, self.canary]
+        return [self.deployment, self.autoscaler, *self.metric_templates, *own, self.canary]
 
 
 @dataclass(frozen=True)
@@ -93,15 +84,15 @@ def render_namespace(
     return NamespaceManifests(ns, templates, alerts)
 
 
-def render(s: ServiceSettings, *, platform_alerts: bool) -> ServiceManifests:
+def render(s: ServiceConfig, prometheus_url: str, *, platform_alerts: bool) -> ServiceManifests:
     """The objects of service `s`; `platform_alerts`: the platform has a webhook for services
     whose alerts go there."""
     deployment = _named(load_one("service/deployment.yaml"), s)
     _patch_deployment(deployment, s)
     autoscaler = _named(load_one("service/horizontalpodautoscaler.yaml"), s)
     autoscaler["spec"]["scaleTargetRef"]["name"] = s.name
-    autoscaler["spec"]["minReplicas"] = s.min_replicas
-    autoscaler["spec"]["maxReplicas"] = s.max_replicas
+    autoscaler["spec"]["minReplicas"] = s.replicas.min
+    autoscaler["spec"]["maxReplicas"] = s.replicas.max
     canary = _named(load_one("service/canary.yaml"), s)
     own = None
     if s.alerts.target == "own":
@@ -112,12 +103,17 @@ def render(s: ServiceSettings, *, platform_alerts: bool) -> ServiceManifests:
         autoscaler=autoscaler,
         canary=canary,
         primary_autoscaler_bounds=_primary_bounds(canary, autoscaler, s.release),
+        metric_templates=[
+            _custom_template(s, name, check, prometheus_url)
+            for name, check in s.checks.items()
+            if name not in BUILT_IN_CHECKS
+        ],
         alert_provider=own,
         alert_secret_name=own["spec"]["secretRef"]["name"] if own else None,
     )
 
 
-def _named(obj: dict[str, Any], s: ServiceSettings) -> dict[str, Any]:
+def _named(obj: dict[str, Any], s: ServiceConfig) -> dict[str, Any]:
     obj = _in_namespace(obj, s.namespace)
     obj["metadata"]["name"] = s.name
     if "labels" in obj["metadata"]:
@@ -131,7 +127,7 @@ def _in_namespace(obj: dict[str, Any], namespace: str) -> dict[str, Any]:
     return obj
 
 
-def _patch_deployment(deployment: dict[str, Any], s: ServiceSettings) -> None:
+def _patch_deployment(deployment: dict[str, Any], s: ServiceConfig) -> None:
     spec = deployment["spec"]
     # One deadline: Kubernetes marks the Deployment ProgressDeadlineExceeded after its own value,
     # which Flagger treats as final (deployment_ready.go:92-93) and copies onto the primary
@@ -154,19 +150,20 @@ def _patch_deployment(deployment: dict[str, Any], s: ServiceSettings) -> None:
     elif s.args or flags:
         container["args"] = [*s.args, *flags]
     if s.env:
-        container["env"] = [{"name": name, "value": value} for name, value in s.env]
-    container["readinessProbe"]["httpGet"]["path"] = s.readiness_path
-    container["livenessProbe"]["httpGet"]["path"] = s.liveness_path
+        container["env"] = [{"name": name, "value": value} for name, value in sorted(s.env.items())]
+    container["readinessProbe"]["httpGet"]["path"] = s.probes.readiness
+    container["livenessProbe"]["httpGet"]["path"] = s.probes.liveness
     if s.faults != "none":
         # Injected errors hit every route, health checks too: probe the port instead, so the
         # release fails on its metrics rather than on restarts and readiness flapping.
         for probe in ("livenessProbe", "readinessProbe"):
             container[probe]["tcpSocket"] = {"port": container[probe].pop("httpGet")["port"]}
     resources = container["resources"]
-    resources["requests"] = {"cpu": s.cpu_request, "memory": s.memory_request}
-    resources["limits"] = {"memory": s.memory_limit}
-    if s.cpu_limit:
-        resources["limits"]["cpu"] = s.cpu_limit
+    wanted = s.resources
+    resources["requests"] = {"cpu": wanted.cpu, "memory": wanted.memory}
+    resources["limits"] = {"memory": wanted.memory_limit}
+    if wanted.cpu_limit:
+        resources["limits"]["cpu"] = wanted.cpu_limit
     container["securityContext"]["runAsUser"] = s.user
     if s.retry:
         # A change on the pod template is what makes Flagger analyse the same image again.
@@ -174,15 +171,16 @@ def _patch_deployment(deployment: dict[str, Any], s: ServiceSettings) -> None:
 
 
 def _patch_canary(
-    canary: dict[str, Any], s: ServiceSettings, own: dict[str, Any] | None, platform_alerts: bool
+    canary: dict[str, Any], s: ServiceConfig, own: dict[str, Any] | None, platform_alerts: bool
 ) -> None:
     spec, r = canary["spec"], s.release
     spec["targetRef"]["name"] = s.name
     spec["autoscalerRef"]["name"] = s.name
-    if r.primary_min_replicas or r.primary_max_replicas:
+    primary = r.primary_scaler_replicas
+    if primary.min or primary.max:
         spec["autoscalerRef"]["primaryScalerReplicas"] = {
-            **({"minReplicas": r.primary_min_replicas} if r.primary_min_replicas else {}),
-            **({"maxReplicas": r.primary_max_replicas} if r.primary_max_replicas else {}),
+            **({"minReplicas": primary.min} if primary.min else {}),
+            **({"maxReplicas": primary.max} if primary.max else {}),
         }
     spec["progressDeadlineSeconds"] = r.progress_deadline_seconds
     spec["service"].update(port=s.port, targetPort=s.port)
@@ -198,17 +196,9 @@ def _patch_canary(
     analysis = spec["analysis"]
     analysis.update(interval=flagger_duration(r.interval_seconds), threshold=r.threshold)
     _strategy(analysis, r)
-    thresholds = {
-        REQUEST_VOLUME: {"min": r.min_requests},
-        SUCCESS_RATE: {"min": r.success_rate},
-        LATENCY: {"max": r.latency_p99_ms},
-    }
-    for metric in analysis["metrics"]:
-        metric["templateRef"]["namespace"] = s.namespace
-        metric["interval"] = flagger_duration(r.metric_interval_seconds)
-        metric["thresholdRange"] = thresholds[metric["name"]]
-        # The queries select the service's own port (target_port), not the proxy's admin port.
-        metric["templateVariables"] = {"port": str(s.port)}
+    # In the declaration's order, the built-in checks first: Flagger stops a run at the first
+    # check that fails (docs/analysis.md), and request-volume must be judged before the rest.
+    analysis["metrics"] = [_metric(s, name, check) for name, check in s.checks.items()]
     analysis["webhooks"] = _webhooks(s)
     provider = own["metadata"]["name"] if own else PLATFORM_ALERTS
     if own is not None or (s.alerts.target == "platform" and platform_alerts):
@@ -222,7 +212,7 @@ def _patch_canary(
         ]
 
 
-def _strategy(analysis: dict[str, Any], r: ReleaseSettings) -> None:
+def _strategy(analysis: dict[str, Any], r: Release) -> None:
     for field in ("maxWeight", "stepWeight"):
         analysis.pop(field, None)
     if r.strategy == "canary":
@@ -230,7 +220,7 @@ def _strategy(analysis: dict[str, Any], r: ReleaseSettings) -> None:
         if r.session_affinity is not None:
             analysis["sessionAffinity"] = {
                 "cookieName": r.session_affinity.cookie_name,
-                "maxAge": r.session_affinity.max_age_seconds,
+                "maxAge": r.session_affinity.max_age,
                 # Without Path the browser scopes the cookie to the first request's directory
                 # (RFC 6265 5.1.4); Flagger adds Path only when set (canary.go BuildCookie).
                 "path": "/",
@@ -243,7 +233,7 @@ def _strategy(analysis: dict[str, Any], r: ReleaseSettings) -> None:
         analysis["stepWeightPromotion"] = r.step_weight_promotion
 
 
-def _header_match(r: ReleaseSettings) -> dict[str, Any]:
+def _header_match(r: Release) -> dict[str, Any]:
     """Exact header, or the Cookie header by regex: the header matches Flagger's Gateway API
     router maps (v1.44.0 pkg/router/gateway_api_v1beta1.go mapRouteMatches: exact or regex), and
     Linkerd's policy controller serves (edge-26.8.3 policy-controller/k8s/index/src/routes/http.rs:
@@ -256,7 +246,7 @@ def _header_match(r: ReleaseSettings) -> dict[str, Any]:
     return {"cookie": {"regex": f"^(.*?;\\s*)?({cookie})(;.*)?$"}}
 
 
-def _webhooks(s: ServiceSettings) -> list[dict[str, Any]]:
+def _webhooks(s: ServiceConfig) -> list[dict[str, Any]]:
     """The load tester runs every cmd through a shell (v1.44.0 pkg/loadtester/task_shell.go:52,
     `sh -c`; bash for type bash): each URL and header is shell-quoted, never pasted in.
 
@@ -271,15 +261,17 @@ def _webhooks(s: ServiceSettings) -> list[dict[str, Any]]:
     apex_url = f"http://{s.name}.{s.namespace}:{s.port}"
     load = flagger_duration(load_seconds(r.interval_seconds))
     # hey's -q is per worker (a float): the workers together send load_rate requests/s.
-    hey = f"hey -z {load} -q {s.load_rate / s.load_concurrency:g} -c {s.load_concurrency}"
-    loads = [("load-test", f"{hey} {shlex.quote(canary_url + s.load_path)}")]
+    workers = s.load_concurrency
+    hey = f"hey -z {load} -q {s.load_test.rate / workers:g} -c {workers}"
+    path = s.load_test.path
+    loads = [("load-test", f"{hey} {shlex.quote(canary_url + path)}")]
     # Through the apex Service, as real callers send it: the meshed load tester's proxy applies
     # the route's weights (A/B: the match sends these to the new version). Not for blue/green:
     # its analysis runs leave all routed traffic on the primary (scheduler.go runBlueGreen), so
     # the apex load would only add load the analysis never sees.
     if r.strategy != "blueGreen":
         loads.append(
-            ("load-test-apex", f"{hey}{_match_header(r)} {shlex.quote(apex_url + s.load_path)}")
+            ("load-test-apex", f"{hey}{_match_header(r)} {shlex.quote(apex_url + path)}")
         )
     hooks: list[dict[str, Any]] = [
         # Before the acceptance test, which blocks until it is done: the load then starts at the
@@ -287,9 +279,10 @@ def _webhooks(s: ServiceSettings) -> list[dict[str, Any]]:
         _load_hook(f"{name}-start", "pre-rollout", tester, cmd)
         for name, cmd in loads
     ]
-    if s.acceptance_path:
-        body = " -d ''" if s.acceptance_method == "POST" else ""
-        target = shlex.quote(f"{canary_url}{s.acceptance_path}")
+    acceptance = s.acceptance_test
+    if acceptance.path:
+        body = " -d ''" if acceptance.method == "POST" else ""
+        target = shlex.quote(f"{canary_url}{acceptance.path}")
         hooks.append(
             {
                 "name": "acceptance-test",
@@ -298,7 +291,7 @@ def _webhooks(s: ServiceSettings) -> list[dict[str, Any]]:
                 "timeout": "30s",
                 "metadata": {
                     "type": "bash",
-                    "cmd": f"curl -sf -X {s.acceptance_method}{body} {target}",
+                    "cmd": f"curl -sf -X {acceptance.method}{body} {target}",
                 },
             }
         )
@@ -322,7 +315,7 @@ def _load_hook(name: str, hook_type: str, tester: str, cmd: str) -> dict[str, An
     }
 
 
-def _match_header(r: ReleaseSettings) -> str:
+def _match_header(r: Release) -> str:
     if r.match is None:
         return ""
     if r.match.kind == "header":
@@ -331,7 +324,7 @@ def _match_header(r: ReleaseSettings) -> str:
 
 
 def _primary_bounds(
-    canary: dict[str, Any], autoscaler: dict[str, Any], r: ReleaseSettings
+    canary: dict[str, Any], autoscaler: dict[str, Any], r: Release
 ) -> dict[str, Any]:
     """The replica bounds of the HPA that scales the serving primary, now rather than later.
 
@@ -349,10 +342,54 @@ def _primary_bounds(
             "namespace": autoscaler["metadata"]["namespace"],
         },
         "spec": {
-            "minReplicas": r.primary_min_replicas or autoscaler["spec"]["minReplicas"],
-            "maxReplicas": r.primary_max_replicas or autoscaler["spec"]["maxReplicas"],
+            "minReplicas": r.primary_scaler_replicas.min or autoscaler["spec"]["minReplicas"],
+            "maxReplicas": r.primary_scaler_replicas.max or autoscaler["spec"]["maxReplicas"],
         },
     }
+
+
+def _metric(s: ServiceConfig, name: str, check: Check) -> dict[str, Any]:
+    """One check as a Canary metric: the namespace's built-in template or the service's own."""
+    bounds = {"min": check.min, "max": check.max}
+    if name == "request-volume":
+        bounds["min"] = s.min_requests
+    window = check.window or flagger_duration(s.release.metric_interval_seconds)
+    return {
+        "name": name,
+        "templateRef": {
+            "name": name if name in BUILT_IN_CHECKS else custom_template_name(s, name),
+            "namespace": s.namespace,
+        },
+        "thresholdRange": {k: _number(v) for k, v in bounds.items() if v is not None},
+        "interval": window,
+        # The built-in queries select the service's own port (target_port), not the proxy's
+        # admin port; a custom query may use it too.
+        "templateVariables": {"port": str(s.port)},
+    }
+
+
+def custom_template_name(s: ServiceConfig, check: str) -> str:
+    """A service's own check's MetricTemplate: <service>-<check> in its namespace."""
+    return f"{s.name}-{check}"
+
+
+def _custom_template(
+    s: ServiceConfig, name: str, check: Check, prometheus_url: str
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "flagger.app/v1beta1",
+        "kind": "MetricTemplate",
+        "metadata": {"name": custom_template_name(s, name), "namespace": s.namespace},
+        "spec": {
+            "provider": {"type": "prometheus", "address": prometheus_url},
+            "query": check.query,
+        },
+    }
+
+
+def _number(value: float) -> int | float:
+    """99.0 as 99: the Canary says what the declaration said."""
+    return int(value) if float(value).is_integer() else value
 
 
 def _alert_provider(name: str, namespace: str, provider: str, channel: str) -> dict[str, Any]:

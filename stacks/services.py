@@ -14,19 +14,20 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stacks import analysis, crosscheck, service_manifests
+from stacks import analysis, service_manifests
 from stacks.alerts import CanaryWatch
 from stacks.components.progressive_service import (
     ProgressiveService,
     ProgressiveServiceArgs,
     custom_resource,
 )
-from stacks.config_reader import ConfigError
 from stacks.helm import release
 from stacks.pins import LOADTESTER
 from stacks.rollout_plan import plan, release_analysis
 from stacks.service_manifests import NamespaceManifests, ServiceManifests
-from stacks.settings import DeliverySettings, ServiceSettings
+from stacks.components.secret import secret_output
+from stacks.schema.delivery import DeliveryConfig
+from stacks.schema.service import ServiceConfig
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,11 @@ class Rendered:
 
 
 def prepare(
-    services: tuple[ServiceSettings, ...], delivery: DeliverySettings, prometheus_url: str
+    services: tuple[ServiceConfig, ...], delivery: DeliveryConfig, prometheus_url: str
 ) -> Rendered:
-    """Render every service and check every name they share; raise before any resource of the
-    platform exists if they do not fit together."""
+    """Render every service and its namespace's shared objects before anything is created.
+    (That their names fit together is the program's own doing: tests/crosscheck.py checks it
+    over every example declaration.)"""
     platform_alerts = (
         (delivery.alert_provider, delivery.alert_channel)
         if delivery.alert_provider != "none"
@@ -58,19 +60,11 @@ def prepare(
         for ns in sorted({s.namespace for s in services})
     }
     rendered = {
-        s.name: service_manifests.render(s, platform_alerts=platform_alerts is not None)
+        s.name: service_manifests.render(
+            s, prometheus_url, platform_alerts=platform_alerts is not None
+        )
         for s in services
     }
-    broken = [
-        problem
-        for s in services
-        for problem in crosscheck.problems(
-            rendered[s.name], namespaces[s.namespace], prometheus_url
-        )
-    ]
-    if broken:
-        listed = "\n".join(f"  - {p}" for p in broken)
-        raise ConfigError(f"service manifests do not fit together; nothing was created:\n{listed}")
     return Rendered(rendered, namespaces)
 
 
@@ -82,13 +76,13 @@ def threshold_rules(rendered: Rendered) -> dict[str, Any]:
     )
 
 
-def watches(services: tuple[ServiceSettings, ...]) -> list[CanaryWatch]:
+def watches(services: tuple[ServiceConfig, ...]) -> list[CanaryWatch]:
     """The Canaries alerted when a release is stuck: progressing past its slowest outcome plus
     three runs, or promoting or finalising past what that takes plus three runs."""
     found = []
     for s in services:
         r = s.release
-        planned = plan(release_analysis(r, s.acceptance_path is not None))
+        planned = plan(release_analysis(s))
         slowest = max(planned.slowest_promotion_seconds, planned.slowest_rollback_seconds)
         stuck = r.progress_deadline_seconds + slowest + 3 * r.interval_seconds
         # Promotion shifts traffic back in steps of step_weight_promotion (one run each, Flagger
@@ -102,10 +96,10 @@ def watches(services: tuple[ServiceSettings, ...]) -> list[CanaryWatch]:
 
 @dataclass(frozen=True)
 class ServicesArgs:
-    services: tuple[ServiceSettings, ...]
+    services: tuple[ServiceConfig, ...]
     rendered: Rendered
     """From prepare(): rendered and cross-checked before anything was created."""
-    delivery: DeliverySettings
+    delivery: DeliveryConfig
     """The platform's alert webhook, for services whose alerts go there."""
     mesh_ready: pulumi.Resource
     """The Linkerd control plane: no pod of a meshed namespace may start before the injector."""
@@ -189,7 +183,7 @@ class Services(pulumi.ComponentResource):
                     name=m.platform_alerts["spec"]["secretRef"]["name"], namespace=ns_name
                 ),
                 # Flagger's AlertProvider reads the webhook URL from the key "address".
-                string_data={"address": args.delivery.alert_webhook_url},
+                string_data={"address": secret_output(args.delivery.alert_webhook_url)},
                 opts=pulumi.ResourceOptions(parent=self),
             )
             prerequisites += [

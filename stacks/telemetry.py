@@ -13,13 +13,16 @@ import pulumi_random as random
 from stacks.alertmanager import SECRET_NAME as RECEIVERS_SECRET
 from stacks.alertmanager import alertmanager_values, secret_data
 from stacks.alerts import CANARY_PHASE_METRIC, CANARY_PHASES, CanaryWatch, Watched, rules
+from stacks.components.secret import secret_output
 from stacks.dashboards import dashboard_config_maps
 from stacks.helm import release
 from stacks.linkerd_viz import NAMESPACE as VIZ_NAMESPACE
 from stacks.linkerd_viz import linkerd_viz
 from stacks.manifests import load_one
 from stacks.pins import GRAFANA, PROMETHEUS
-from stacks.settings import MeshSettings, TelemetrySettings
+from stacks.schema.alerting import AlertingConfig
+from stacks.schema.mesh import MeshConfig
+from stacks.schema.telemetry import TelemetryConfig
 
 NAMESPACE = "monitoring"
 PROMETHEUS_RELEASE = "prometheus"
@@ -47,8 +50,11 @@ RETENTION_SIZE_SHARE = 0.8
 
 @dataclass(frozen=True)
 class TelemetryArgs:
-    settings: TelemetrySettings
-    mesh: MeshSettings
+    settings: TelemetryConfig
+    alerting: AlertingConfig
+    zone_redundant_storage: bool
+    """AKS across zones: volumes on zone-redundant (ZRS) disks, so pods can move between zones."""
+    mesh: MeshConfig
     linkerd_namespace: str
     mesh_ready: pulumi.Resource
     """The Linkerd control plane: linkerd-viz is meshed and must wait for the injector."""
@@ -93,7 +99,7 @@ class Telemetry(pulumi.ComponentResource):
             opts=child,
         )
         storage_class = None
-        if s.zone_redundant_storage and s.prometheus_persistence:
+        if args.zone_redundant_storage and s.prometheus_persistence:
             storage_class = k8s.storage.v1.StorageClass(
                 f"{name}-zone-redundant-disks",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=ZRS_STORAGE_CLASS),
@@ -106,8 +112,10 @@ class Telemetry(pulumi.ComponentResource):
                 opts=child,
             )
         needs: list[pulumi.Resource] = [storage_class] if storage_class else []
-        alerts = s.alerts
-        credentials = secret_data(alerts.secret, alerts.dead_mans_switch_url)
+        alerts = args.alerting
+        credentials = secret_data(
+            secret_output(alerts.alert_receiver_secret), secret_output(alerts.dead_mans_switch_url)
+        )
         if credentials:
             # Alertmanager reads each credential from this Secret's files (stacks/alertmanager.py).
             needs.append(
@@ -133,7 +141,7 @@ class Telemetry(pulumi.ComponentResource):
             release_name=PROMETHEUS_RELEASE,
             namespace=namespace.metadata.name,
             values=_prometheus_values(
-                s, storage_class is not None, alerting_rules, args.check_thresholds
+                s, alerts, storage_class is not None, alerting_rules, args.check_thresholds
             ),
             parent=self,
             depends_on=needs,
@@ -187,7 +195,8 @@ class Telemetry(pulumi.ComponentResource):
 
 
 def _prometheus_values(
-    s: TelemetrySettings,
+    s: TelemetryConfig,
+    alerting: AlertingConfig,
     zone_redundant: bool,
     alerting_rules: pulumi.Output[dict[str, Any]],
     recording_rules: dict[str, Any],
@@ -213,7 +222,7 @@ def _prometheus_values(
         {"source_labels": ["__name__"], "action": "keep", "regex": f"({kept})"}
     ]
     values["alertmanager"] = alertmanager_values(
-        s.alerts.kind, s.alerts.dead_mans_switch_url is not None
+        alerting.alert_receiver or "none", alerting.dead_mans_switch_url is not None
     )
     values["kube-state-metrics"]["customResourceState"]["config"] = canary_phase_metrics()
     if zone_redundant:

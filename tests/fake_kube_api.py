@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from stacks.service_manifests import render
+from stacks.telemetry import PROMETHEUS_URL
 from tests.fake_prometheus import FakePrometheus
 from tests.services_fixture import podinfo
 
@@ -153,7 +154,7 @@ class FakeKubeApi:
             step_weight=step_weight,
             manual_promotion=manual_promotion,
         )
-        obj = render(settings, platform_alerts=False).canary
+        obj = render(settings, PROMETHEUS_URL, platform_alerts=False).canary
         obj["metadata"]["name"] = name
         self.canaries[(namespace, name)] = _Canary(obj, frames)
         self.services.add((namespace, "flagger-loadtester"))

@@ -31,7 +31,7 @@ LOAD = 100
 def checks(stack: str) -> dict[str, str]:
     """Each check of the stack's podinfo Canary as the expression that holds when it passes."""
     service = podinfo(stack)
-    canary = render(service, platform_alerts=False).canary
+    canary = render(service, PROMETHEUS_URL, platform_alerts=False).canary
     templates = {
         t["metadata"]["name"]: t["spec"]["query"]
         for t in render_namespace(service.namespace, PROMETHEUS_URL, None).metric_templates

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from datetime import date
 
-import pulumi
 import pytest
 
 from stacks.cluster.create_only import changes
 from stacks.cluster.live import LiveCluster, not_found
 from stacks.cluster.pools import pool_name
-from stacks.config_aks import read_aks
-from stacks.config_reader import ConfigError, Reader
-from stacks.settings import AksSettings
-from tests.harness import NAME, Existing, Run, run_program, stack_config
+from stacks.config import ConfigError
+from stacks.schema import load_source
+from stacks.schema.cluster import ClusterConfig
+from tests.harness import Existing, Run, run_program, source
 from tests.lifecycle.aks import live_cluster, pool
 
 MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster"
@@ -239,7 +238,8 @@ def test_the_guard_depends_on_everything_and_is_protected_with_the_cluster() -> 
         assert custom <= set(guard.dependencies), f"{stack}: the guard is not deleted first"
 
 
-def _settings() -> AksSettings:
-    """dev's cluster settings, read by the program's own config code."""
-    pulumi.runtime.set_all_config(stack_config("dev"))
-    return read_aks(Reader(pulumi.Config(NAME)), NAME, "dev", "dev", date(2026, 9, 1))
+def _settings() -> ClusterConfig:
+    """dev's cluster settings, read by the program's own config schema."""
+    settings = load_source(source("dev", today=date(2026, 9, 1)))
+    assert settings.cluster is not None
+    return settings.cluster

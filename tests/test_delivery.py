@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from stacks import pins, validators
+from stacks import pins
 from stacks.pins import FLAGGER_CRDS
 from tests.harness import ROOT, Run
 
@@ -78,4 +78,4 @@ def test_the_gateway_api_crds_serve_the_httproute_version_flagger_writes() -> No
     crd = yaml.safe_load((copy / "gateway.networking.k8s.io_httproutes.yaml").read_text())
     served = {v["name"]: v["served"] for v in crd["spec"]["versions"]}
     assert served.get("v1beta1") is True, served
-    assert validators.GATEWAY_API_RANGE[0] == (1, 2, 1)
+    assert pins.GATEWAY_API_RANGE[0] == (1, 2, 1)

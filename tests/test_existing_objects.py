@@ -7,7 +7,7 @@ import pytest
 
 from stacks.components.cluster_identity import ClusterChanged, _ClusterIdentityProvider
 from stacks.components.ownership import OWNER_LABEL, owner_id
-from stacks.config_reader import ConfigError
+from stacks.config import ConfigError
 from stacks.existing_objects import (
     BUNDLE_VERSION,
     CERT_MANAGER_CRD,

@@ -10,9 +10,9 @@ import pytest
 
 from stacks import analysis
 from stacks.analysis import query_model, render_query
+from stacks.schema.delivery import flagger_seconds
 from stacks.service_manifests import render, render_namespace
 from stacks.telemetry import PROMETHEUS_URL
-from stacks.validators import flagger_seconds
 from tests import linkerd_series as ls
 from tests import load_schedule as model
 from tests.promtool import measure
@@ -22,7 +22,7 @@ from tests.services_fixture import podinfo
 def rendered(stack: str) -> tuple[model.Schedule, dict, str]:
     """The stack's schedule as its podinfo Canary sets it, the Canary, and the volume query."""
     service = podinfo(stack)
-    canary = render(service, platform_alerts=False).canary
+    canary = render(service, PROMETHEUS_URL, platform_alerts=False).canary
     spec = canary["spec"]["analysis"]
     (load,) = [h for h in spec["webhooks"] if h["name"] == "load-test"]
     seconds = re.search(r"-z (\d+[sm])", load["metadata"]["cmd"])

@@ -15,7 +15,7 @@ import yaml
 
 from stacks.components.ownership import OWNER_LABEL, owner_id
 from stacks.config import ConfigError
-from stacks.config_services import SERVICES_DIR_ENV
+from stacks.schema.services import SERVICES_DIR_ENV
 from stacks.service_manifests import LOADTESTER_APP, LOADTESTER_RELEASE
 from tests.harness import KUBELET_OBJECT_ID, NAME, ROOT, Registration, Run, run_program
 from tests.render_check import check, committed, render_stack
@@ -161,7 +161,7 @@ def test_a_stack_entry_overrides_any_field_of_the_declaration() -> None:
                 "podinfo": {
                     "version": "6.14.1",
                     "release": {"maxWeight": 60, "stepWeight": 20},
-                    "slo": {"successRate": 95},
+                    "checks": {"success-rate": {"min": 95}},
                     "replicas": {"max": 7},
                 }
             }
@@ -928,7 +928,7 @@ def test_a_plain_webhook_is_refused_even_when_another_is_secret(
 ) -> None:
     # One secure value makes the engine mark all of `services` secret; the stack file says
     # which value really is.
-    from stacks import config_services
+    from stacks import config
 
     stack_file = tmp_path / "Pulumi.dev.yaml"
     stack_file.write_text(
@@ -949,7 +949,7 @@ def test_a_plain_webhook_is_refused_even_when_another_is_secret(
             }
         )
     )
-    monkeypatch.setattr(config_services, "stack_file", lambda: stack_file)
+    monkeypatch.setattr(config, "stack_file", lambda stack: stack_file)
     services = {
         **SHOP,
         "catalog": {"version": "6.14.0", "alerts": {"provider": "slack", "webhookUrl": WEBHOOK}},
@@ -1003,17 +1003,19 @@ def test_the_load_testers_pods_carry_the_label_the_refusal_names() -> None:
 
 def test_the_volume_minimum_is_configurable_and_checked() -> None:
     run = run_program(
-        "dev", {"services": {"podinfo": {"version": "6.14.1", "slo": {"minRequests": 500}}}}
+        "dev",
+        {"services": {"podinfo": {"version": "6.14.1", "checks": {"request-volume": {"min": 500}}}}},
     )
     (volume,) = [
         m for m in canary(run)["spec"]["analysis"]["metrics"] if m["name"] == "request-volume"
     ]
     assert volume["thresholdRange"] == {"min": 500}
+    volume = {"min": 0, "mni": 3}
     message, _ = rejection(
-        "dev", {"podinfo": {"version": "6.14.1", "slo": {"minRequests": 0, "minRequest": 3}}}
+        "dev", {"podinfo": {"version": "6.14.1", "checks": {"request-volume": volume}}}
     )
-    assert "services.podinfo.slo.minRequests: got 0; allowed: a whole number 1-1000000" in message
-    assert "services.podinfo.slo.minRequest: not a field here; did you mean minRequests?" in message
+    assert "services.podinfo.checks.request-volume.min: got 0; allowed: 1-1000000 requests" in message
+    assert "services.podinfo.checks.request-volume.mni: not a field here; did you mean min?" in message
 
 
 def test_the_volume_minimum_follows_the_load_generator_it_is_sized_from() -> None:

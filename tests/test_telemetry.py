@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from stacks import config, telemetry
+from stacks import analysis, telemetry
 from stacks.components.ownership import OWNER_LABEL, owner_id
 from tests.harness import Run
 
@@ -44,8 +44,8 @@ def test_monitoring_namespace_is_never_meshed(stack_run: Run) -> None:
 
 def test_prometheus_scrapes_every_10s(stack_run: Run) -> None:
     server = prometheus_values(stack_run)["server"]
-    # config.py sizes the shortest canary metric window on this interval.
-    assert server["global"]["scrape_interval"] == f"{config.SCRAPE_INTERVAL_SECONDS}s" == "10s"
+    # The schema sizes the shortest canary metric window on this interval (stacks/analysis.py).
+    assert server["global"]["scrape_interval"] == f"{analysis.SCRAPE_INTERVAL_SECONDS}s" == "10s"
     assert server["global"]["scrape_timeout"] == "10s"
 
 

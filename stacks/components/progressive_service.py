@@ -16,7 +16,8 @@ import pulumi_kubernetes as k8s
 
 from stacks.rollout_plan import plan, release_analysis
 from stacks.service_manifests import ServiceManifests
-from stacks.settings import ServiceSettings
+from stacks.components.secret import secret_output
+from stacks.schema.service import ServiceConfig
 
 # Pulumi must not wait for the target to become ready: Flagger scales it to zero between releases.
 _SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
@@ -24,7 +25,7 @@ _SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
 
 @dataclass(frozen=True)
 class ProgressiveServiceArgs:
-    settings: ServiceSettings
+    settings: ServiceConfig
     manifests: ServiceManifests
     """Rendered and cross-checked before anything was created."""
     namespace: pulumi.Input[str]
@@ -59,13 +60,23 @@ class ProgressiveService(pulumi.ComponentResource):
             spec=m.autoscaler["spec"],
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # The service's own checks, each a MetricTemplate the Canary names (custom checks).
+        checks = [
+            custom_resource(
+                f"{name}-metric-{template['metadata']['name']}",
+                template,
+                ns,
+                pulumi.ResourceOptions(parent=self, depends_on=[args.flagger]),
+            )
+            for template in m.metric_templates
+        ]
         alerting: list[pulumi.Resource] = []
         if m.alert_provider is not None and s.alerts.webhook_url is not None:
             secret = k8s.core.v1.Secret(
                 f"{name}-alert-webhook",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=m.alert_secret_name, namespace=ns),
                 # Flagger's AlertProvider reads the webhook URL from the key "address".
-                string_data={"address": s.alerts.webhook_url},
+                string_data={"address": secret_output(s.alerts.webhook_url)},
                 opts=pulumi.ResourceOptions(parent=self),
             )
             provider = custom_resource(
@@ -85,7 +96,14 @@ class ProgressiveService(pulumi.ComponentResource):
             # running or not.
             pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[args.flagger, deployment, autoscaler, *args.namespace_ready, *alerting],
+                depends_on=[
+                    args.flagger,
+                    deployment,
+                    autoscaler,
+                    *args.namespace_ready,
+                    *checks,
+                    *alerting,
+                ],
             ),
             annotations=_initialized(s.release.progress_deadline_seconds),
         )
@@ -106,7 +124,7 @@ class ProgressiveService(pulumi.ComponentResource):
             ),
         )
         self.rollout_plan = plan(
-            release_analysis(s.release, s.acceptance_path is not None)
+            release_analysis(s)
         ).describe()
         self.register_outputs({"rollout_plan": self.rollout_plan})
 

@@ -19,14 +19,14 @@ from pydantic import BaseModel
 
 from stacks import azure_names
 from stacks.schema import services as service_config
-from stacks.schema.alerting import Alerting
+from stacks.schema.alerting import AlertingConfig
 from stacks.schema.base import ALL_STACKS, Section, meta, setting
-from stacks.schema.cluster import Cluster, LocalCluster
-from stacks.schema.delivery import Delivery, Release
-from stacks.schema.mesh import Mesh
+from stacks.schema.cluster import ClusterConfig, LocalClusterConfig
+from stacks.schema.delivery import DeliveryConfig, PacingConfig
+from stacks.schema.mesh import MeshConfig
 from stacks.schema.problems import did_you_mean, validate
-from stacks.schema.service import Service
-from stacks.schema.telemetry import Telemetry
+from stacks.schema.service import ServiceConfig
+from stacks.schema.telemetry import TelemetryConfig
 from stacks.schema.types import pulumi_type
 
 # Linkerd's HA control plane spreads 3 replicas over distinct nodes.
@@ -37,7 +37,7 @@ class ConfigError(Exception):
     """Stack configuration is invalid; the message lists every problem found."""
 
 
-class Platform(Section):
+class PlatformConfig(Section):
     """Which kind of platform the stack is, and the services it runs."""
 
     environment: Literal["dev", "prod", "local"] = setting(
@@ -55,14 +55,14 @@ class Platform(Section):
 
 # Every section, in the order Pulumi.yaml and docs/configuration.md list them.
 SECTIONS: tuple[tuple[str, type[Section]], ...] = (
-    ("platform", Platform),
-    ("cluster", Cluster),
-    ("local", LocalCluster),
-    ("mesh", Mesh),
-    ("telemetry", Telemetry),
-    ("alerting", Alerting),
-    ("delivery", Delivery),
-    ("release", Release),
+    ("platform", PlatformConfig),
+    ("cluster", ClusterConfig),
+    ("local", LocalClusterConfig),
+    ("mesh", MeshConfig),
+    ("telemetry", TelemetryConfig),
+    ("alerting", AlertingConfig),
+    ("delivery", DeliveryConfig),
+    ("release", PacingConfig),
 )
 
 
@@ -88,16 +88,16 @@ class Settings:
     project: str
     stack: str
     environment: str
-    cluster: Cluster | None
+    cluster: ClusterConfig | None
     """AKS (dev, prod); None for the local stack."""
-    local: LocalCluster | None
+    local: LocalClusterConfig | None
     """The existing cluster of the local stack; None on AKS."""
-    mesh: Mesh
-    telemetry: Telemetry
-    alerting: Alerting
-    delivery: Delivery
-    release: Release
-    services: tuple[Service, ...]
+    mesh: MeshConfig
+    telemetry: TelemetryConfig
+    alerting: AlertingConfig
+    delivery: DeliveryConfig
+    release: PacingConfig
+    services: tuple[ServiceConfig, ...]
     warnings: tuple[str, ...] = ()
     """Nothing wrong yet, but soon: shown by `pulumi preview`."""
 
@@ -121,7 +121,7 @@ def declared() -> dict[str, tuple[type[Section], str]]:
     }
 
 
-def load(source: Source) -> Settings:
+def load_source(source: Source) -> Settings:
     """Validated settings, or ConfigError naming every problem at once."""
     namespace = source.project
     keys = declared()
@@ -134,6 +134,8 @@ def load(source: Source) -> Settings:
     data: dict[type[Section], dict[str, Any]] = {model: {} for _, model in SECTIONS}
     for key, (model, name) in keys.items():
         full = f"{prefix}{key}"
+        if full not in source.values and meta(model, name).secret:
+            continue  # unset: a secret's default is empty
         if full not in source.values:
             problems.append(
                 f"{full}: got None; allowed: a value; its default is declared in Pulumi.yaml"
@@ -160,21 +162,21 @@ def load(source: Source) -> Settings:
         "today": source.today,
         "warnings": warnings,
     }
-    platform, found = validate(Platform, data[Platform], context, locate)
+    platform, found = validate(PlatformConfig, data[PlatformConfig], context, locate)
     problems += found
     environment = platform.environment if platform else "dev"
     context["environment"] = environment
-    sections: dict[type[Section], Any] = {Platform: platform}
-    # Delivery first: the alerting section's migration hint names Flagger's alertProvider.
-    order = sorted(SECTIONS[1:], key=lambda entry: entry[1] is not Delivery)
+    sections: dict[type[Section], Any] = {PlatformConfig: platform}
+    # DeliveryConfig first: the alerting section's migration hint names Flagger's alertProvider.
+    order = sorted(SECTIONS[1:], key=lambda entry: entry[1] is not DeliveryConfig)
     for _, model in order:
         if environment not in _stacks(model):
             continue
         sections[model], found = validate(model, data[model], context, locate)
         problems += found
-        if model is Delivery:
-            context["flagger_alert_provider"] = str(data[Delivery].get("alertProvider"))
-    release = sections.get(Release)
+        if model is DeliveryConfig:
+            context["flagger_alert_provider"] = str(data[DeliveryConfig].get("alertProvider"))
+    release = sections.get(PacingConfig)
     services, found = service_config.read(
         namespace,
         platform.services if platform else {},
@@ -182,11 +184,11 @@ def load(source: Source) -> Settings:
         source.encrypted,
     )
     problems += found
-    cluster: Cluster | None = sections.get(Cluster)
-    mesh: Mesh | None = sections.get(Mesh)
+    cluster: ClusterConfig | None = sections.get(ClusterConfig)
+    mesh: MeshConfig | None = sections.get(MeshConfig)
     if cluster is not None:
         problems += _registry_pulls(namespace, cluster.container_registry, services)
-        if mesh is not None and mesh.mesh_high_availability:
+        if mesh is not None and mesh.high_availability:
             pool = cluster.user_pool
             nodes = pool.min_count if pool.autoscaling else pool.count
             key = "nodeMinCount" if pool.autoscaling else "nodeCount"
@@ -206,12 +208,12 @@ def load(source: Source) -> Settings:
         stack=source.stack,
         environment=environment,
         cluster=cluster,
-        local=sections.get(LocalCluster),
-        mesh=sections[Mesh],
-        telemetry=sections[Telemetry],
-        alerting=sections[Alerting],
-        delivery=sections[Delivery],
-        release=sections[Release],
+        local=sections.get(LocalClusterConfig),
+        mesh=sections[MeshConfig],
+        telemetry=sections[TelemetryConfig],
+        alerting=sections[AlertingConfig],
+        delivery=sections[DeliveryConfig],
+        release=sections[PacingConfig],
         services=services,
         warnings=tuple(dict.fromkeys(warnings)),
     )
@@ -240,7 +242,7 @@ def _parsed(text: str, kind: str) -> Any:
     return text
 
 
-def _registry_pulls(namespace: str, registry: str, services: tuple[Service, ...]) -> list[str]:
+def _registry_pulls(namespace: str, registry: str, services: tuple[ServiceConfig, ...]) -> list[str]:
     """An image on an Azure Container Registry pulls only from the one the cluster may read."""
     allowed = azure_names.registry_login_server(registry) if registry else None
     problems = []

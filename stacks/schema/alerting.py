@@ -39,7 +39,7 @@ def receiver_secret_problem(kind: str, value: str) -> str | None:
         return None if PAGERDUTY_KEY.match(value) else RECEIVER_SECRETS[kind]
     if kind == "opsgenie":
         return None if GUID.match(value) else RECEIVER_SECRETS[kind]
-    return None if https_url(value) is None else RECEIVER_SECRETS.get(kind, "an https URL")
+    return https_url(value)
 
 
 def _runbook_url(value: str) -> str | None:
@@ -49,7 +49,7 @@ def _runbook_url(value: str) -> str | None:
     return None
 
 
-class Alerting(Section):
+class AlertingConfig(Section):
     """Where Alertmanager sends the platform's alerts, and the dead man's switch watching it."""
 
     alert_receiver: Literal["", "none", "slack", "msteams", "webhook", "pagerduty", "opsgenie"] = (
@@ -97,7 +97,7 @@ class Alerting(Section):
         return None if value in (None, "") else value
 
     @model_validator(mode="after")
-    def _rules(self, info: ValidationInfo) -> Alerting:
+    def _rules(self, info: ValidationInfo) -> AlertingConfig:
         rules = Rules(info)
         prod = rules.context.get("environment") == "prod"
         kind = self.alert_receiver

@@ -20,6 +20,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -37,8 +38,10 @@ class Meta:
     unit: str | None = None
     stacks: tuple[str, ...] = ALL_STACKS
     """The environments that read it; the others ignore it."""
-    create_only: str | None = None
+    on_change: str | None = None
     """What changing it does to what exists, when that is more than an update in place."""
+    create_only: bool = False
+    """AKS cannot change it in place: a change replaces the cluster (see on_change)."""
     secret: bool = False
     """A credential: stored encrypted, never echoed in an error."""
     example: Any = None
@@ -57,7 +60,8 @@ def setting(
     ge: int | None = None,
     le: int | None = None,
     stacks: tuple[str, ...] = ALL_STACKS,
-    create_only: str | None = None,
+    on_change: str | None = None,
+    create_only: bool = False,
     secret: bool = False,
     example: Any = None,
     pattern: re.Pattern[str] | None = None,
@@ -68,7 +72,7 @@ def setting(
 
     `...` as default makes it required (fields of a map only: the Pulumi CLI requires a top-level
     key without a default on every stack)."""
-    meta = Meta(allowed, unit, stacks, create_only, secret, example, pattern, check)
+    meta = Meta(allowed, unit, stacks, on_change, create_only, secret, example, pattern, check)
     return Field(
         default,
         description=description,
@@ -103,6 +107,15 @@ class Section(BaseModel):
         # text field (a tag, a header value) means the text.
         coerce_numbers_to_str=True,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _none_is_unset(cls, data: Any) -> Any:
+        """A field given as null is not given (YAML's `key:` and a stack entry's way to drop a
+        declaration's value): its default applies, or it is reported missing."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
 
     @field_validator("*", mode="after")
     @classmethod

@@ -28,7 +28,15 @@ EGRESS_HINT = (
     "`pulumi config set --path 'apiServerAuthorizedIpRanges[0]' \"$(curl -s https://api.ipify.org)/32\"`"
     " (the API server is otherwise open to the whole internet)"
 )
-REPLACES_CLUSTER = "replaces the cluster (create-only in AKS)"
+REPLACES_CLUSTER = (
+    "replaces the cluster (create-only in AKS): dev deletes it and everything in it, then creates "
+    "it again; prod refuses the change before anything is touched (docs/lifecycle.md)"
+)
+RENAMES_CLUSTER = (
+    "creates a new cluster under the new name and deletes the old one with everything in it; "
+    "prod's protection stops that (docs/lifecycle.md)"
+)
+ROTATES_POOLS = "rotates the pool: a new pool first, then the old one drained (docs/lifecycle.md)"
 
 
 def _kubernetes_version(value: str) -> str | None:
@@ -88,7 +96,7 @@ class NodePool:
     max_count: int
 
 
-class Cluster(Section):
+class ClusterConfig(Section):
     """AKS: where and how the cluster runs. Read by dev and prod; the local stack ignores it."""
 
     location: str = setting(
@@ -96,7 +104,8 @@ class Cluster(Section):
         "Azure public region, lower case without spaces; `az account list-locations -o table` lists them.",
         check=region_problem,
         stacks=AKS_STACKS,
-        create_only=REPLACES_CLUSTER,
+        on_change=REPLACES_CLUSTER,
+        create_only=True,
         example="swedencentral",
     )
     resource_group_name: str = setting(
@@ -105,7 +114,8 @@ class Cluster(Section):
         pattern=names.RESOURCE_GROUP,
         allowed=names.RESOURCE_GROUP_RULE,
         stacks=AKS_STACKS,
-        create_only="replaces the resource group and the cluster in it",
+        on_change=RENAMES_CLUSTER,
+        create_only=True,
     )
     cluster_name: str = setting(
         "",
@@ -113,7 +123,8 @@ class Cluster(Section):
         pattern=names.CLUSTER_NAME,
         allowed=names.CLUSTER_NAME_RULE,
         stacks=AKS_STACKS,
-        create_only=REPLACES_CLUSTER,
+        on_change=RENAMES_CLUSTER,
+        create_only=True,
     )
     dns_prefix: str = setting(
         "",
@@ -121,7 +132,8 @@ class Cluster(Section):
         pattern=names.DNS_PREFIX,
         allowed=names.DNS_PREFIX_RULE,
         stacks=AKS_STACKS,
-        create_only=REPLACES_CLUSTER,
+        on_change=REPLACES_CLUSTER,
+        create_only=True,
     )
     kubernetes_version: str = setting(
         "1.35",
@@ -143,6 +155,7 @@ class Cluster(Section):
         pattern=VM_SIZE,
         allowed="an Azure VM size like Standard_D2s_v5",
         stacks=AKS_STACKS,
+        on_change=ROTATES_POOLS,
     )
     system_node_count: int = setting(
         1, "Nodes in the system pool.", unit="nodes", ge=1, le=100, stacks=AKS_STACKS
@@ -153,10 +166,12 @@ class Cluster(Section):
         pattern=VM_SIZE,
         allowed="an Azure VM size like Standard_D4s_v5",
         stacks=AKS_STACKS,
+        on_change=ROTATES_POOLS,
     )
     node_count: int = setting(
         2,
-        "Nodes in the user pool (the initial count when autoscaling).",
+        "Nodes in the user pool; with autoscaling only a new pool's first count (the "
+        "autoscaler's count is kept).",
         unit="nodes",
         ge=1,
         le=1000,
@@ -187,8 +202,10 @@ class Cluster(Section):
         (),
         'Availability zones for both pools, e.g. ["1","2","3"]. Empty means no zone pinning.',
         pattern=ZONE,
-        allowed='zone numbers "1", "2" or "3"',
+        allowed='zone numbers "1", "2" or "3", in a region that has zones',
         stacks=AKS_STACKS,
+        on_change="rotates both pools: new pools first, then the old ones drained "
+        "(docs/lifecycle.md)",
     )
     upgrade_channel: Literal["none", "patch", "stable", "rapid", "node-image"] = setting(
         "patch", "Kubernetes auto-upgrade channel.", stacks=AKS_STACKS
@@ -211,14 +228,16 @@ class Cluster(Section):
         "Network policy engine (cilium needs the Cilium dataplane, which bypasses Linkerd's "
         "traffic split).",
         stacks=AKS_STACKS,
-        create_only=REPLACES_CLUSTER,
+        on_change=REPLACES_CLUSTER,
+        create_only=True,
     )
-    api_server_authorized_ip_ranges: tuple[str, ...] = setting(
+    authorized_ip_ranges: tuple[str, ...] = setting(
         (),
         'IPv4 CIDRs allowed to reach the API server, e.g. ["203.0.113.0/24"]. Empty means any '
         "address (refused in prod).",
         check=_ipv4_cidr,
         stacks=AKS_STACKS,
+        alias="apiServerAuthorizedIpRanges",
     )
     disable_local_accounts: StrictBool = setting(
         True,
@@ -287,7 +306,7 @@ class Cluster(Section):
         return version
 
     @model_validator(mode="after")
-    def _rules(self, info: ValidationInfo) -> Cluster:
+    def _rules(self, info: ValidationInfo) -> ClusterConfig:
         rules = Rules(info)
         prod = rules.context.get("environment") == "prod"
         if prod and rules.valid("skuTier") and self.sku_tier == "Free":
@@ -303,7 +322,7 @@ class Cluster(Section):
                 "true when environment is prod (static admin credentials bypass Entra ID)",
             )
         ranges = "apiServerAuthorizedIpRanges"
-        if prod and rules.valid(ranges) and not self.api_server_authorized_ip_ranges:
+        if prod and rules.valid(ranges) and not self.authorized_ip_ranges:
             rules.refuse(ranges, [], f"in prod, {EGRESS_HINT}")
         version = self.kubernetes_version
         patched = self.upgrade_channel in ("patch", "stable", "rapid")
@@ -360,7 +379,7 @@ class Cluster(Section):
         return self.upgrade_channel in ("stable", "rapid")
 
 
-class LocalCluster(Section):
+class LocalClusterConfig(Section):
     """The local stack: an existing cluster reached through a kubeconfig context, no Azure."""
 
     kube_context: str = setting(
@@ -374,7 +393,7 @@ class LocalCluster(Section):
     )
 
     @model_validator(mode="after")
-    def _rules(self, info: ValidationInfo) -> LocalCluster:
+    def _rules(self, info: ValidationInfo) -> LocalClusterConfig:
         rules = Rules(info)
         if rules.valid("kubeContext") and not self.kube_context.strip():
             rules.refuse(

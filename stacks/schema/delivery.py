@@ -8,15 +8,15 @@ from urllib.parse import urlparse
 
 from pydantic import SecretStr, StrictBool, ValidationInfo, field_validator, model_validator
 
+from stacks.analysis import SCRAPE_INTERVAL_SECONDS
 from stacks.schema.base import Section, refuse, setting
 from stacks.schema.problems import Rules
 
 # Flagger's CRD accepts durations of seconds or minutes only (pattern ^[0-9]+(m|s)).
 FLAGGER_DURATION = re.compile(r"^([1-9]\d*)(s|m)$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-# Prometheus scrapes every 10 s (manifests/telemetry/prometheus-values.yaml); a query window of one
-# scrape comes back empty (flagger#1123), and a check is never judged on fewer than 3 samples.
-SCRAPE_INTERVAL_SECONDS = 10
+# A query window of one scrape comes back empty (flagger#1123), and a check is never judged on
+# fewer than 3 samples.
 MIN_METRIC_WINDOW_SECONDS = 3 * SCRAPE_INTERVAL_SECONDS
 
 
@@ -54,7 +54,7 @@ def https_url(value: str) -> str | None:
     return None if parsed.scheme == "https" and parsed.netloc else "an https:// webhook URL"
 
 
-class Delivery(Section):
+class DeliveryConfig(Section):
     """Flagger itself and where it sends canary events."""
 
     flagger_replicas: int = setting(
@@ -86,7 +86,7 @@ class Delivery(Section):
         return value
 
     @model_validator(mode="after")
-    def _rules(self, info: ValidationInfo) -> Delivery:
+    def _rules(self, info: ValidationInfo) -> DeliveryConfig:
         rules = Rules(info)
         provider = self.alert_provider
         if provider != "none" and rules.valid("alertWebhookUrl") and not self.alert_webhook_url:
@@ -97,7 +97,7 @@ class Delivery(Section):
         return self
 
 
-class Release(Section):
+class PacingConfig(Section):
     """Release pacing for every service that does not set its own (services/<name>.yaml,
     release). The defaults are the fast dev loop; prod sets longer, safer steps."""
 
@@ -143,7 +143,7 @@ class Release(Section):
     )
 
     @model_validator(mode="after")
-    def _rules(self, info: ValidationInfo) -> Release:
+    def _rules(self, info: ValidationInfo) -> PacingConfig:
         rules = Rules(info)
         step, top = self.canary_step_weight, self.canary_max_weight
         if rules.valid("canaryMaxWeight", "canaryStepWeight"):

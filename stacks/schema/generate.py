@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
@@ -20,7 +21,7 @@ from stacks.manifests import ROOT
 from stacks.schema import SECTIONS
 from stacks.schema.base import ALL_STACKS, Meta, meta
 from stacks.schema.problems import _bounds
-from stacks.schema.service import Service
+from stacks.schema.service import ServiceConfig
 from stacks.schema.types import items, pulumi_type, unwrap
 
 PROJECT_FILE = ROOT / "Pulumi.yaml"
@@ -59,10 +60,8 @@ def _declaration(model: type[BaseModel], name: str, info: FieldInfo) -> list[str
             entry["items"] = found
     entry["description"] = _summary(model, name, info, field)
     entry["default"] = _plain(info.default) if not field.secret else ""
-    lines.append(f"  {key}:")
-    for attribute, value in entry.items():
-        lines.append(f"    {attribute}: {json.dumps(value, ensure_ascii=False)}")
-    return lines
+    text = yaml.safe_dump({key: entry}, sort_keys=False, width=96, allow_unicode=True)
+    return [*lines, *(f"  {line}" for line in text.splitlines())]
 
 
 def _summary(model: type[BaseModel], name: str, info: FieldInfo, field: Meta) -> str:
@@ -74,8 +73,8 @@ def _summary(model: type[BaseModel], name: str, info: FieldInfo, field: Meta) ->
         facts.append(f"Allowed: {allowed}.")
     if set(field.stacks) != set(ALL_STACKS):
         facts.append(f"Read by: {', '.join(field.stacks)}.")
-    if field.create_only:
-        facts.append(f"Changing it {field.create_only}.")
+    if field.on_change:
+        facts.append(f"{'Create-only: changing' if field.create_only else 'Changing'} it {field.on_change}.")
     return " ".join([text, *facts]).strip()
 
 
@@ -139,7 +138,7 @@ def services_reference() -> str:
         "",
     ]
     seen: set[type[BaseModel]] = set()
-    queue: list[tuple[str, type[BaseModel]]] = [("", Service)]
+    queue: list[tuple[str, type[BaseModel]]] = [("", ServiceConfig)]
     while queue:
         prefix, model = queue.pop(0)
         if model in seen:
@@ -167,8 +166,9 @@ def _table(model: type[BaseModel], key_prefix: str) -> list[str]:
         description = info.description or ""
         if set(field.stacks) != set(ALL_STACKS):
             description += f" Read by: {', '.join(field.stacks)}."
-        if field.create_only:
-            description += f" **Changing it** {field.create_only}."
+        if field.on_change:
+            lead = "**Create-only**: changing" if field.create_only else "**Changing**"
+            description += f" {lead} it {field.on_change}."
         if field.secret:
             description += " A secret."
         rows.append(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import StrictBool, ValidationInfo, model_validator
+from pydantic import StrictBool, ValidationInfo, field_validator, model_validator
 
 from stacks import pins
 from stacks.schema.base import Section, setting
@@ -34,7 +34,7 @@ def _gateway_api_version(value: str) -> str | None:
     return None
 
 
-class Mesh(Section):
+class MeshConfig(Section):
     """Linkerd: version, availability and its trust anchors."""
 
     linkerd_version: str = setting(
@@ -49,15 +49,17 @@ class Mesh(Section):
         "v1.2.1 to v1.5.1 and recommends v1.2.1.",
         check=_gateway_api_version,
     )
-    mesh_high_availability: StrictBool = setting(
+    high_availability: StrictBool = setting(
         False,
         "Linkerd's HA settings (3 replicas, PDBs, anti-affinity, webhook failure policy Fail); "
         "needs at least 3 user nodes.",
+        alias="meshHighAvailability",
     )
     trust_anchor_validity_days: int = setting(
         3650,
         "Lifetime of each Linkerd trust anchor (root CA). The trustAnchorExpiry output says when; "
         "an alert fires 60 days before.",
+        on_change="applies to new anchor generations only; a running anchor is never swapped",
         unit="days",
         ge=365,
         le=7300,
@@ -77,8 +79,14 @@ class Mesh(Section):
         le=1000,
     )
 
+    @field_validator("trust_anchor_generations")
+    @classmethod
+    def _each_once(cls, generations: tuple[int, ...]) -> tuple[int, ...]:
+        """The trusted generations, each once, in order ([2, 1, 2] trusts 1 and 2)."""
+        return tuple(sorted(set(generations)))
+
     @model_validator(mode="after")
-    def _rules(self, info: ValidationInfo) -> Mesh:
+    def _rules(self, info: ValidationInfo) -> MeshConfig:
         rules = Rules(info)
         generations = self.trust_anchor_generations
         key = "trustAnchorGenerations"
@@ -102,8 +110,3 @@ class Mesh(Section):
             )
         rules.done(self)
         return self
-
-    @property
-    def anchor_generations(self) -> tuple[int, ...]:
-        """The trusted generations, each once, in order."""
-        return tuple(sorted(set(self.trust_anchor_generations)))

@@ -63,26 +63,55 @@ class Rules:
 
 
 def validate(
-    model: type[M], data: dict[str, Any], context: dict[str, Any], locate: Locate
+    model: type[M],
+    data: dict[str, Any],
+    context: dict[str, Any],
+    locate: Locate,
+    unknown: str = "not a setting of this project",
 ) -> tuple[M | None, list[str]]:
-    """The validated section, or None and every problem, each as one line."""
+    """The validated section, or None and every problem, each as one line. `unknown` says what
+    a key the model does not have is not."""
     try:
         return model.model_validate(data, context=context), []
     except ValidationError as error:
         errors = list(error.errors())
-    # Again without the keys that failed: rules across fields judge the rest (with defaults in
-    # the failed keys' places, which Rules.valid keeps them from reading).
-    failed = {e["loc"][0] for e in errors if e["loc"]}
-    rest = {k: v for k, v in data.items() if k not in failed}
+    # Again without what failed: rules across fields judge the rest. An unknown field is dropped
+    # where it is (the values around it stay valid); a key whose value failed is dropped whole,
+    # its default takes its place, and Rules.valid keeps rules from reading it.
+    rest = _without(data, [e["loc"] for e in errors if e["type"] == "extra_forbidden"])
+    failed = {e["loc"][0] for e in errors if e["loc"] and e["type"] != "extra_forbidden"}
+    rest = {k: v for k, v in rest.items() if k not in failed}
     try:
         model.model_validate(rest, context={**context, FAILED: failed})
     except ValidationError as again:
-        seen = {(e["loc"], e["type"]) for e in errors}
-        errors += [e for e in again.errors() if (e["loc"], e["type"]) not in seen]
-    return None, [line(model, e, locate) for e in errors]
+        seen = {e["loc"] for e in errors}
+        errors += [e for e in again.errors() if e["loc"] not in seen]
+    return None, [line(model, e, locate, unknown) for e in errors]
 
 
-def line(model: type[BaseModel], error: Any, locate: Locate) -> str:
+def _without(data: Any, locs: list[tuple[str | int, ...]]) -> Any:
+    """`data` with the value at each loc removed (a copy where anything is removed)."""
+    if not locs or not isinstance(data, dict | list):
+        return data
+    heads = {loc[0] for loc in locs if len(loc) == 1}
+    if isinstance(data, dict):
+        return {
+            k: _without(v, [loc[1:] for loc in locs if len(loc) > 1 and loc[0] == k])
+            for k, v in data.items()
+            if k not in heads
+        }
+    return [
+        _without(v, [loc[1:] for loc in locs if len(loc) > 1 and loc[0] == i])
+        for i, v in enumerate(data)
+    ]
+
+
+def line(
+    model: type[BaseModel],
+    error: Any,
+    locate: Locate,
+    unknown: str = "not a setting of this project",
+) -> str:
     """One pydantic error as `where: got <given>; allowed: <what>`."""
     loc = tuple(error["loc"])
     owner, name = _field_at(model, loc)
@@ -97,7 +126,7 @@ def line(model: type[BaseModel], error: Any, locate: Locate) -> str:
     where = locate(path(loc))
     if error["type"] == "extra_forbidden":
         known = _aliases(owner) if owner is not None else []
-        what = "not a field here" if len(loc) > 1 else "not a setting of this project"
+        what = "not a field here" if len(loc) > 1 else unknown
         return f"{where}: {what}{did_you_mean(str(loc[-1]), known)}"
     info = owner.model_fields[name] if owner is not None and name else None
     field_meta = meta(owner, name) if owner is not None and name else None

@@ -12,10 +12,23 @@ import re
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import SecretStr, StrictBool, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    SecretStr,
+    StrictBool,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails
 
 from stacks.schema.base import Section, refuse, setting
-from stacks.schema.delivery import DNS_LABEL, duration_between, flagger_seconds
+from stacks.schema.delivery import (
+    DNS_LABEL,
+    MIN_METRIC_WINDOW_SECONDS,
+    duration_between,
+    flagger_seconds,
+)
 from stacks.schema.problems import Rules
 
 # Flagger names the Services <name>, <name>-primary and <name>-canary (DNS-1035, 63 at most).
@@ -187,8 +200,8 @@ class Match(Section):
         rules = Rules(info)
         if rules.valid("header", "cookie") and bool(self.header) == bool(self.cookie):
             rules.refuse(
-                "header",
-                {"header": self.header, "cookie": self.cookie},
+                (),
+                self.model_dump(exclude_defaults=True),
                 "exactly one of {header: <name>, value: <exact>} or {cookie: <name>, value: "
                 "<exact>}",
             )
@@ -222,6 +235,21 @@ class SessionAffinity(Section):
     cookie_name: str = setting(..., "Cookie that keeps a user on the new version.", pattern=COOKIE)
     # Flagger's default when maxAge is 0 (pkg/apis/flagger/v1beta1/canary.go GetMaxAge): a day.
     max_age: int = setting(86400, "How long the cookie lasts.", unit="seconds", ge=60, le=31536000)
+    primary_cookie_name: str = setting(
+        "",
+        "Not supported here: Flagger's gatewayapi:v1beta1 router keeps only users of the new "
+        "version on it, by cookieName.",
+    )
+
+    @field_validator("primary_cookie_name")
+    @classmethod
+    def _one_cookie(cls, value: str) -> str:
+        if value:
+            raise refuse(
+                "no primaryCookieName: Flagger's gatewayapi:v1beta1 router (used with Linkerd) "
+                "keeps only users of the new version on it, by cookieName"
+            )
+        return value
 
 
 class PrimaryScalerReplicas(Section):
@@ -247,7 +275,7 @@ class Release(Section):
     metric_interval: str = setting(
         "",
         "Window of each analysis query; " + STACK_DEFAULT.format(key="canaryMetricInterval") + ".",
-        check=duration_between(30, 3600),
+        check=duration_between(MIN_METRIC_WINDOW_SECONDS, 3600),
         allowed="a duration",
     )
     threshold: int = setting(0, "Failed checks that roll back.", ge=1, le=100)
@@ -346,13 +374,55 @@ class Release(Section):
         return flagger_seconds(self.metric_interval) if self.metric_interval else 0
 
 
-class Slo(Section):
-    success_rate: int = setting(
-        99, "Percent of responses that are not failures.", unit="percent", ge=1, le=100
+BUILT_IN_CHECKS = ("request-volume", "success-rate", "latency")
+"""The checks every Canary runs first, in this order (stacks/analysis.py says why volume first)."""
+CHECK_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
+SLO_MOVED = (
+    "checks (slo moved in this release, docs/changelog.md): slo.successRate is "
+    "checks.success-rate.min, slo.latencyP99Ms is checks.latency.max, slo.minRequests is "
+    "checks.request-volume.min"
+)
+
+
+class Check(Section):
+    """One analysis check: a query Flagger runs at every step, and the range its value must stay
+    in. The three built-in checks need no query; a custom one is PromQL on the metrics the
+    platform keeps, with Flagger's template variables ({{ namespace }}, {{ target }},
+    {{ interval }}, ...). Flagger fails a check whose query returns nothing or NaN."""
+
+    query: str = setting(
+        "",
+        "PromQL, custom checks only; Flagger fills {{ namespace }}, {{ target }} (the canary "
+        "Deployment), {{ interval }} (the window) and the others of its MetricTemplate model.",
     )
-    latency_p99_ms: int = setting(
-        500, "99th percentile response latency.", unit="milliseconds", ge=1, le=60000
+    min: int | float | None = setting(None, "Lowest passing value.")
+    max: int | float | None = setting(None, "Highest passing value.")
+    window: str = setting(
+        "",
+        "The query's {{ interval }}; default the release's metricInterval.",
+        check=duration_between(MIN_METRIC_WINDOW_SECONDS, 3600),
     )
+    unit: str = setting("", "Unit of the value, as status, wait and history show it.")
+
+
+def _checks_with_defaults(value: Any) -> Any:
+    """Built-in checks are always there; what a declaration says about one changes only that."""
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        return value
+    defaults: dict[str, dict[str, Any]] = {
+        "request-volume": {"unit": "requests"},
+        "success-rate": {"min": 99, "unit": "%"},
+        "latency": {"max": 500, "unit": "ms"},
+    }
+    merged = {name: {**fields} for name, fields in defaults.items()}
+    for name, fields in value.items():
+        if name in merged and isinstance(fields, dict):
+            merged[name].update(fields)
+        else:
+            merged[name] = fields
+    return merged
 
 
 class LoadTest(Section):
@@ -362,7 +432,13 @@ class LoadTest(Section):
     rate: int = setting(
         10, "Requests per second of each generator.", unit="requests/s", ge=1, le=1000
     )
-    concurrency: int = setting(2, "Workers of each generator.", ge=1, le=100)
+    concurrency: int | None = setting(
+        None,
+        "Workers of each generator; default enough to keep the rate at the latency check's "
+        "maximum (a slow canary within its SLO must not look short of traffic).",
+        ge=1,
+        le=100,
+    )
 
 
 class AcceptanceTest(Section):
@@ -408,7 +484,7 @@ class Alerts(Section):
         return self
 
 
-class Service(Section):
+class ServiceConfig(Section):
     """One service, as its declaration and its stack entry together describe it."""
 
     name: str = setting(
@@ -429,7 +505,9 @@ class Service(Section):
         allowed="an image repository without tag, e.g. ghcr.io/org/app",
     )
     version: str = setting(
-        ..., "Tag (6.14.1) or digest (sha256:...) the stack runs; set in the stack's entry."
+        ...,
+        "Tag (6.14.1) or digest (sha256:...) the stack runs; set in the stack's entry.",
+        allowed="an image tag like 6.14.1 or a digest sha256:<64 hex>",
     )
     port: int = setting(..., "Container port, also the Service port.", ge=1, le=65535)
     command: tuple[str, ...] = setting((), "The container's command.")
@@ -442,7 +520,12 @@ class Service(Section):
     replicas: Replicas = setting(Replicas(), "HPA bounds.")
     resources: Resources = setting(Resources(), "Requests and limits.")
     release: Release = setting(..., "How it is released (pacing: the stack's canary* keys).")
-    slo: Slo = setting(Slo(), "What counts as healthy.")
+    checks: dict[str, Check] = setting(
+        {},
+        "What counts as healthy: request-volume, success-rate and latency always, plus any "
+        "custom check by name.",
+        example={"queue-depth": {"query": "max(queue_depth{namespace=\"{{ namespace }}\"})", "max": 100}},
+    )
     load_test: LoadTest = setting(LoadTest(), "Load during analysis (Flagger's load tester).")
     acceptance_test: AcceptanceTest = setting(AcceptanceTest(), "Checked before traffic moves.")
     alerts: Alerts = setting(Alerts(), "Where its release events go: platform, none or own.")
@@ -463,6 +546,7 @@ class Service(Section):
             return data
         # Release pacing comes from the stack even when the declaration has no release map.
         data = {"release": {}, **data}
+        data["checks"] = _checks_with_defaults(data.get("checks"))
         if not data.get("namespace"):
             data["namespace"] = data.get("name", "")
         return data
@@ -474,47 +558,158 @@ class Service(Section):
             raise refuse(f"text: quote it ('{value}'), YAML read it as a number")
         return value
 
+    @field_validator("version")
+    @classmethod
+    def _fixed_version(cls, version: str, info: ValidationInfo) -> str:
+        if not DIGEST.match(version) and (
+            problem := _tag_problem(version, podinfo=info.data.get("image") == PODINFO_IMAGE)
+        ):
+            raise refuse(problem)
+        return version
+
+    @field_validator("port")
+    @classmethod
+    def _http_port(cls, port: int) -> int:
+        if port in LINKERD_PROXY_PORTS:
+            raise refuse("a port Linkerd's proxy does not use (4140, 4143, 4190, 4191)")
+        if port in LINKERD_OPAQUE_PORTS:
+            raise refuse(
+                "a port Linkerd treats as HTTP: its default opaque ports "
+                f"({', '.join(map(str, sorted(LINKERD_OPAQUE_PORTS)))}) carry no HTTP routes or "
+                "metrics, so no release could be analysed"
+            )
+        return port
+
+    @field_validator("faults")
+    @classmethod
+    def _podinfo_faults(cls, faults: str, info: ValidationInfo) -> str:
+        image = info.data.get("image")
+        if faults != "none" and image is not None and image != PODINFO_IMAGE:
+            raise refuse(f"none: fault injection uses podinfo's own flags ({PODINFO_IMAGE})")
+        return faults
+
     @field_validator("env")
     @classmethod
     def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
-        for name in env:
-            if problem := _env_name(name):
-                raise refuse(problem)
+        found = [
+            InitErrorDetails(type=refuse(problem), loc=(name,), input=name)
+            for name in env
+            if (problem := _env_name(name))
+        ]
+        if found:
+            raise ValidationError.from_exception_data(cls.__name__, found)
         return env
 
     @model_validator(mode="after")
-    def _rules(self, info: ValidationInfo) -> Service:
+    def _rules(self, info: ValidationInfo) -> ServiceConfig:
         rules = Rules(info)
-        if rules.valid("version", "image"):
-            version = self.version
-            problem = _tag_problem(version, podinfo=self.image == PODINFO_IMAGE)
-            if not DIGEST.match(version) and problem:
-                rules.refuse("version", version, problem)
-        if rules.valid("port"):
-            if self.port in LINKERD_PROXY_PORTS:
-                rules.refuse(
-                    "port",
-                    self.port,
-                    "a port Linkerd's proxy does not use (4140, 4143, 4190, 4191)",
-                )
-            elif self.port in LINKERD_OPAQUE_PORTS:
-                rules.refuse(
-                    "port",
-                    self.port,
-                    "a port Linkerd treats as HTTP: its default opaque ports "
-                    f"({', '.join(map(str, sorted(LINKERD_OPAQUE_PORTS)))}) carry no HTTP routes or "
-                    "metrics, so no release could be analysed",
-                )
-        if rules.valid("faults", "image") and self.faults != "none" and self.image != PODINFO_IMAGE:
-            rules.refuse(
-                "faults",
-                self.faults,
-                f"none: fault injection uses podinfo's own flags ({PODINFO_IMAGE})",
-            )
         if rules.valid("release", "replicas"):
             self._primary_bounds(rules)
+        if rules.valid("checks"):
+            self._check_rules(rules)
         rules.done(self)
         return self
+
+    def _check_rules(self, rules: Rules) -> None:
+        """Each check must be one Flagger can judge: a range, and for a custom one a query that
+        renders as Flagger renders it and reads only what the platform's Prometheus keeps."""
+        for name, check in self.checks.items():
+            where = ("checks", name)
+            if name not in BUILT_IN_CHECKS and not CHECK_NAME.match(name):
+                rules.refuse(
+                    where,
+                    name,
+                    "a check name of 1-40 lower-case letters, digits and '-', starting with a "
+                    "letter (it names the MetricTemplate and Flagger's metric label)",
+                )
+                continue
+            if check.min is not None and check.max is not None and check.min > check.max:
+                rules.refuse((*where, "min"), check.min, f"at most max ({check.max:g})")
+            if name in BUILT_IN_CHECKS:
+                self._built_in_rules(rules, name, check)
+                continue
+            if not check.query.strip():
+                rules.refuse((*where, "query"), check.query, "a PromQL query (custom checks)")
+            elif problem := self._query_problem(check):
+                rules.refuse((*where, "query"), check.query, problem)
+            if check.min is None and check.max is None:
+                rules.refuse(where, check.model_dump(exclude_none=True), "a min, a max or both")
+
+    def _built_in_rules(self, rules: Rules, name: str, check: Check) -> None:
+        where = ("checks", name)
+        if check.query:
+            rules.refuse((*where, "query"), check.query, f"no query: {name} is a built-in check")
+        bound, low, high = {
+            "request-volume": ("min", 1, 1_000_000),
+            "success-rate": ("min", 0.01, 100),
+            "latency": ("max", 1, 60000),
+        }[name]
+        other = "max" if bound == "min" else "min"
+        if getattr(check, other) is not None:
+            rules.refuse((*where, other), getattr(check, other), f"no {other}: {name} has a {bound}")
+        value = getattr(check, bound)
+        if value is not None and not low <= value <= high:
+            rules.refuse((*where, bound), value, f"{low}-{high} {check.unit}".strip())
+
+    def _query_problem(self, check: Check) -> str | None:
+        """What Flagger or Prometheus would refuse in a custom query, rendered with this
+        service's values (stacks/analysis.py renders as Flagger v1.44.0 does)."""
+        from stacks import analysis, metrics
+
+        model = {
+            "name": self.name,
+            "namespace": self.namespace,
+            "target": self.name,
+            "service": self.name,
+            "ingress": self.name,
+            "route": self.name,
+            "interval": check.window or self.release.metric_interval or "1m",
+            "variables": {"port": str(self.port)},
+        }
+        try:
+            rendered = analysis.render_query(check.query, model)
+        except analysis.RenderError as error:
+            return f"a query Flagger can render: {error}"
+        found = metrics.problems(rendered)
+        if found:
+            return "PromQL on metrics and labels the platform keeps (docs/analysis.md): " + "; ".join(
+                found
+            )
+        return None
+
+    @property
+    def load_concurrency(self) -> int:
+        """Workers of each load generator: as declared, or enough to keep the rate at the
+        latency check's maximum (stacks/analysis.py default_concurrency)."""
+        from stacks import analysis
+
+        if self.load_test.concurrency is not None:
+            return self.load_test.concurrency
+        return analysis.default_concurrency(self.load_test.rate, self.latency_ms)
+
+    @property
+    def latency_ms(self) -> int:
+        return max(1, int(self.checks["latency"].max or 500))
+
+    @property
+    def min_requests(self) -> int:
+        """The request-volume check's minimum per window: as declared, or half of what the
+        canary's own load generator guarantees (stacks/analysis.py default_min_requests)."""
+        from stacks import analysis
+
+        declared = self.checks["request-volume"].min
+        if declared is not None:
+            return int(declared)
+        release = self.release
+        if min(release.interval_seconds, release.metric_interval_seconds) <= 0:
+            return 1  # pacing that is itself refused: reported under its own key
+        return analysis.default_min_requests(
+            self.load_test.rate,
+            self.load_concurrency,
+            self.latency_ms,
+            release.interval_seconds,
+            release.metric_interval_seconds,
+        )
 
     def _primary_bounds(self, rules: Rules) -> None:
         # Flagger creates the primary's HPA with these bounds, the HPA's own where unset

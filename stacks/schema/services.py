@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
+from dataclasses import dataclass
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,15 +18,18 @@ from typing import Any
 import yaml
 
 from stacks.manifests import ROOT, YAML_LOADER
-from stacks.schema.delivery import Release
+from stacks.schema.delivery import PacingConfig
 from stacks.schema.problems import Locate, did_you_mean, validate
-from stacks.schema.service import NAME, NAME_RULE, Service
+from stacks.schema.service import BUILT_IN_CHECKS, NAME, NAME_RULE, SLO_MOVED, ServiceConfig
 
 SERVICES_DIR_ENV = "PROGRESSIVE_DELIVERY_SERVICES_DIR"
-# Objects every service namespace holds besides the services' own (names Flagger or the platform
-# give them): a service may not take these names.
-PLATFORM_ALERTS = "platform-alerts"
-LOADTESTER = "flagger-loadtester"
+# What every service namespace holds besides the services' own (names Flagger or the platform
+# give them): a service may not take these names or selectors.
+LOADTESTER_RELEASE = "flagger-loadtester"
+LOADTESTER_APP = "loadtester"
+"""The app label of the load tester's pods, which its Service selects (the chart's name)."""
+PLATFORM_ALERTS = "canary-alerts"
+"""The per-namespace AlertProvider posting to the platform's webhook."""
 
 
 def services_dir() -> Path:
@@ -35,9 +39,9 @@ def services_dir() -> Path:
 def read(
     namespace: str,
     entries: Any,
-    release: Release | None,
+    release: PacingConfig | None,
     encrypted: Callable[[list[str]], bool],
-) -> tuple[tuple[Service, ...], list[str]]:
+) -> tuple[tuple[ServiceConfig, ...], list[str]]:
     """Every service the stack runs and every problem with them. `encrypted(path)` tells whether
     the stack file holds the value at services.<path> encrypted."""
     problems: list[str] = []
@@ -45,6 +49,7 @@ def read(
         return (), [f"{namespace}:services: got {entries!r}; allowed: a map of service names"]
     available = sorted(p.stem for p in services_dir().glob("*.yaml"))
     found = []
+    named: list[_Named] = []
     for name in sorted(entries):
         entry = entries[name]
         where = f"{namespace}:services.{name}"
@@ -58,14 +63,22 @@ def read(
         if declaration is None:
             continue
         merged = _merge(declaration, {k: v for k, v in entry.items() if k != "version"})
+        if "slo" in merged:
+            problems.append(
+                f"{_locator(namespace, name, entry)('slo')}: not a field here; allowed: {SLO_MOVED}"
+            )
+            del merged["slo"]
         data = {**merged, "name": name, "version": entry.get("version")}
         locate = _locator(namespace, name, entry)
-        service, own = validate(Service, data, {"release": release}, locate)
+        service, own = validate(
+            ServiceConfig, data, {"release": release}, locate, unknown="not a field here"
+        )
         problems += own
         problems += _webhook_problems(namespace, name, entry, merged, locate, encrypted)
         if service is not None:
             found.append(service)
-    problems += _across(namespace, found)
+        named.append(_Named.of(name, merged))
+    problems += _across(namespace, named)
     return tuple(found), problems
 
 
@@ -111,6 +124,8 @@ def _locator(namespace: str, name: str, entry: dict[str, Any]) -> Locate:
     """A field's path -> the stack entry when the stack sets it, else the declaration file."""
 
     def locate(path: str) -> str:
+        if path == "version":  # the stack always gives the version, set or not
+            return f"{namespace}:services.{name}.version"
         node: Any = entry
         for part in path.replace("[", ".[").split("."):
             if part.startswith("["):
@@ -157,11 +172,46 @@ def _webhook_problems(
     return []
 
 
-def _across(namespace: str, services: list[Service]) -> list[str]:
+@dataclass(frozen=True)
+class _Named:
+    """What the checks across services read, taken from a declaration valid or not."""
+
+    name: str
+    namespace: str
+    own_alerts: bool
+    checks: tuple[str, ...]
+
+    @classmethod
+    def of(cls, name: str, merged: dict[str, Any]) -> _Named:
+        namespace = merged.get("namespace")
+        checks = merged.get("checks")
+        return cls(
+            name=name,
+            namespace=namespace if isinstance(namespace, str) and namespace else name,
+            own_alerts=isinstance(merged.get("alerts"), dict),
+            checks=tuple(str(c) for c in checks) if isinstance(checks, dict) else (),
+        )
+
+
+def _across(namespace: str, services: list[_Named]) -> list[str]:
     """What no single declaration can check: names Flagger and the platform create per namespace."""
     problems = []
     owners: dict[tuple[str, str], str] = {}
+    templates: dict[tuple[str, str], str] = {}
     for service in services:
+        for check in service.checks:
+            if check in BUILT_IN_CHECKS:
+                continue
+            template = f"{service.name}-{check}"
+            other = templates.get((service.namespace, template))
+            if template in BUILT_IN_CHECKS or other is not None:
+                problems.append(
+                    f"{namespace}:services.{service.name}.checks.{check}: its MetricTemplate "
+                    f"{template} in namespace {service.namespace} is also "
+                    f"{other + chr(39) + 's' if other else 'a built-in check'}; allowed: another "
+                    "check name"
+                )
+            templates[(service.namespace, template)] = service.name
         for generated in (service.name, f"{service.name}-primary", f"{service.name}-canary"):
             key = (service.namespace, generated)
             other = owners.get(key)
@@ -172,15 +222,38 @@ def _across(namespace: str, services: list[Service]) -> list[str]:
                     "(<name>, <name>-primary, <name>-canary) differ within a namespace"
                 )
             owners[key] = service.name
-        if service.alerts.target == "own" and f"{service.name}-alerts" == PLATFORM_ALERTS:
+        if service.own_alerts and f"{service.name}-alerts" == PLATFORM_ALERTS:
             problems.append(
                 f"{namespace}:services.{service.name}: its own AlertProvider would be "
                 f"{PLATFORM_ALERTS}, the platform's in namespace {service.namespace}; allowed: "
                 "another name, or alerts: platform"
             )
-        if service.name == LOADTESTER:
-            problems.append(
-                f"{namespace}:services.{service.name}: the name of the load tester every "
-                "service namespace has; allowed: another name"
-            )
+        problems += _platform_collisions(namespace, service)
     return problems
+
+
+def _platform_collisions(namespace: str, service: _Named) -> list[str]:
+    """Names and selectors the platform's load tester holds in every service namespace.
+
+    Flagger creates Services <name>, <name>-primary and <name>-canary and selects pods by
+    app=<name> (canary) and app=<name>-primary; the load tester chart names its Deployment and
+    Service after the release and labels its pods app=loadtester (chart loadtester 0.38.0,
+    templates/deployment.yaml, loadtester.name). A service named loadtester would have its canary
+    Service send traffic to the load tester's pod, and the load tester's Service to its pods.
+    """
+    where = f"{namespace}:services.{service.name}"
+    found = []
+    for generated in (service.name, f"{service.name}-primary", f"{service.name}-canary"):
+        if generated == LOADTESTER_RELEASE:
+            found.append(
+                f"{where}: its Service {generated} is the load tester's, which every service "
+                "namespace has; allowed: another name"
+            )
+    for selected in (service.name, f"{service.name}-primary"):
+        if selected == LOADTESTER_APP:
+            found.append(
+                f"{where}: its pods would carry app={selected}, the label the load tester's "
+                f"Deployment and Service select in namespace {service.namespace}, so each would "
+                "route to the other's pods; allowed: another name"
+            )
+    return found

@@ -12,7 +12,7 @@ PROMETHEUS_DURATION = re.compile(r"^[1-9]\d*(h|d|w|y)$")
 QUANTITY = re.compile(r"^[1-9]\d*(Mi|Gi|Ti)$")
 
 
-class Telemetry(Section):
+class TelemetryConfig(Section):
     """Prometheus storage and sizing; Grafana and the Linkerd dashboard need no tuning."""
 
     prometheus_retention: str = setting(

@@ -28,6 +28,12 @@ def pulumi_type(annotation: Any) -> str:
     """string, integer, boolean, array or object (pulumi sdk/go/common/workspace/project.go)."""
     kind = unwrap(annotation)
     origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType) and set(typing.get_args(kind)) <= {
+        int,
+        float,
+        type(None),
+    }:
+        return "number"
     if kind is bool:
         return "boolean"
     if kind is int:

@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from stacks.analysis import RenderError, query_model, render_query
+from stacks.schema.delivery import flagger_seconds
 from stacks.service_manifests import LOADTESTER_RELEASE, NamespaceManifests, ServiceManifests
-from stacks.validators import flagger_seconds
 
 # Which load-tester endpoint each kind of webhook must call.
 _WEBHOOK_PATHS = {

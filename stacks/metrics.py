@@ -1,5 +1,8 @@
 """The metrics the platform's Prometheus really holds, with their labels, and a PromQL checker.
 
+The program checks every custom analysis query against it before anything is created; tests
+check every dashboard, alert and MetricTemplate query against it.
+
 Each family says where its names and labels come from at the pinned versions. Labels added at
 scrape time come from the jobs in manifests/telemetry/prometheus-values.yaml (linkerd-proxy) and
 the chart's own kubernetes-pods job (Flagger's pod carries prometheus.io/scrape, flagger chart
@@ -12,7 +15,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import promql_parser
 
 SCRAPE = frozenset({"job", "instance"})
 # linkerd-proxy job relabelling: namespace, pod, the workload labels of linkerd.io/proxy-<kind>,
@@ -175,6 +177,8 @@ def uses(query: str) -> list[Use]:
         selector, label = values.group(1) or "", values.group(2)
         found = uses(selector) if selector else []
         return [Use(u.metric, u.labels | {label}) for u in found]
+    import promql_parser  # only when a query is checked: most runs never need the parser
+
     return list(_walk(promql_parser.parse(text), frozenset()))
 
 
@@ -194,6 +198,8 @@ def problems(query: str) -> list[str]:
 
 
 def _walk(node: object, grouping: frozenset[str]) -> Iterator[Use]:
+    import promql_parser
+
     if isinstance(node, promql_parser.VectorSelector):
         labels = {m.name for m in node.matchers.matchers if m.name != "__name__"}
         yield Use(str(node.name), frozenset(labels) | grouping)
@@ -213,6 +219,8 @@ def _walk(node: object, grouping: frozenset[str]) -> Iterator[Use]:
 
 
 def _children(node: object) -> list[object]:
+    import promql_parser
+
     if isinstance(node, promql_parser.Call):
         return list(node.args)
     if isinstance(node, promql_parser.MatrixSelector):
