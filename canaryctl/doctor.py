@@ -27,8 +27,6 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-import pulumi
-
 from canaryctl import azure_checks, cluster_checks
 from canaryctl.egress import Egress, Ipify
 from canaryctl.errors import FAILED, OK
@@ -40,7 +38,6 @@ from canaryctl.project import (
     stack_settings,
 )
 from canaryctl.tools import TOOLS, Runner, Subprocess, ToolFailed, Version, dotted, version_of
-from stacks import config
 from stacks.cluster.pools import user_pool_name
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"

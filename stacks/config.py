@@ -14,8 +14,8 @@ from typing import Any
 import pulumi
 import yaml
 
-from stacks.manifests import ROOT, YAML_LOADER
 from stacks import schema
+from stacks.manifests import ROOT, YAML_LOADER
 from stacks.schema import Settings, Source, declared, load_source
 
 __all__ = ["ConfigError", "Settings", "load", "pulumi_source"]

@@ -29,10 +29,9 @@ from stacks.components.crds import crd_documents
 from stacks.components.ownership import OWNER_LABEL
 from stacks.components.pinned import PinnedFile
 from stacks.config import ConfigError
-from stacks.pins import FLAGGER, FLAGGER_CRDS, GATEWAY_API_CRDS
+from stacks.pins import FLAGGER, FLAGGER_CRDS, GATEWAY_API_CRDS, GATEWAY_API_RANGE
 from stacks.schema import Settings
 from stacks.schema.cluster import LocalClusterConfig
-from stacks.pins import GATEWAY_API_RANGE
 from stacks.schema.mesh import GATEWAY_API_VERSION
 
 # Gateway API CRDs carry their release and channel as annotations (config/crd/standard/*.yaml).

@@ -15,7 +15,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-
 SCRAPE = frozenset({"job", "instance"})
 # linkerd-proxy job relabelling: namespace, pod, the workload labels of linkerd.io/proxy-<kind>,
 # k8s_job, control_plane_ns (linkerd.io/control-plane-ns) and the pod's own labels.

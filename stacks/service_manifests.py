@@ -18,7 +18,7 @@ from stacks.analysis import VERSION_LABEL, load_seconds, version_label
 from stacks.manifests import load_documents, load_one
 from stacks.schema.delivery import flagger_duration
 from stacks.schema.service import BUILT_IN_CHECKS, Check, Release, ServiceConfig
-from stacks.schema.services import LOADTESTER_APP, LOADTESTER_RELEASE, PLATFORM_ALERTS
+from stacks.schema.services import LOADTESTER_RELEASE, PLATFORM_ALERTS
 
 RETRY_ANNOTATION = "progressive-delivery/retry"
 # podinfo's own fault injection, to watch a release fail and roll back.
@@ -270,9 +270,7 @@ def _webhooks(s: ServiceConfig) -> list[dict[str, Any]]:
     # its analysis runs leave all routed traffic on the primary (scheduler.go runBlueGreen), so
     # the apex load would only add load the analysis never sees.
     if r.strategy != "blueGreen":
-        loads.append(
-            ("load-test-apex", f"{hey}{_match_header(r)} {shlex.quote(apex_url + path)}")
-        )
+        loads.append(("load-test-apex", f"{hey}{_match_header(r)} {shlex.quote(apex_url + path)}"))
     hooks: list[dict[str, Any]] = [
         # Before the acceptance test, which blocks until it is done: the load then starts at the
         # same moment of the run as the rollout calls that follow.

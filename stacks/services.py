@@ -21,13 +21,13 @@ from stacks.components.progressive_service import (
     ProgressiveServiceArgs,
     custom_resource,
 )
+from stacks.components.secret import secret_output
 from stacks.helm import release
 from stacks.pins import LOADTESTER
 from stacks.rollout_plan import plan, release_analysis
-from stacks.service_manifests import NamespaceManifests, ServiceManifests
-from stacks.components.secret import secret_output
 from stacks.schema.delivery import DeliveryConfig
 from stacks.schema.service import ServiceConfig
+from stacks.service_manifests import NamespaceManifests, ServiceManifests
 
 
 @dataclass(frozen=True)
@@ -176,14 +176,15 @@ class Services(pulumi.ComponentResource):
                     after_flagger,
                 )
             )
-        if m.platform_alerts is not None and args.delivery.alert_webhook_url is not None:
+        webhook = secret_output(args.delivery.alert_webhook_url)
+        if m.platform_alerts is not None and webhook is not None:
             secret = k8s.core.v1.Secret(
                 f"{name}-platform-alert-webhook",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=m.platform_alerts["spec"]["secretRef"]["name"], namespace=ns_name
                 ),
                 # Flagger's AlertProvider reads the webhook URL from the key "address".
-                string_data={"address": secret_output(args.delivery.alert_webhook_url)},
+                string_data={"address": webhook},
                 opts=pulumi.ResourceOptions(parent=self),
             )
             prerequisites += [

@@ -1004,7 +1004,11 @@ def test_the_load_testers_pods_carry_the_label_the_refusal_names() -> None:
 def test_the_volume_minimum_is_configurable_and_checked() -> None:
     run = run_program(
         "dev",
-        {"services": {"podinfo": {"version": "6.14.1", "checks": {"request-volume": {"min": 500}}}}},
+        {
+            "services": {
+                "podinfo": {"version": "6.14.1", "checks": {"request-volume": {"min": 500}}}
+            }
+        },
     )
     (volume,) = [
         m for m in canary(run)["spec"]["analysis"]["metrics"] if m["name"] == "request-volume"
@@ -1014,8 +1018,12 @@ def test_the_volume_minimum_is_configurable_and_checked() -> None:
     message, _ = rejection(
         "dev", {"podinfo": {"version": "6.14.1", "checks": {"request-volume": volume}}}
     )
-    assert "services.podinfo.checks.request-volume.min: got 0; allowed: 1-1000000 requests" in message
-    assert "services.podinfo.checks.request-volume.mni: not a field here; did you mean min?" in message
+    assert (
+        "services.podinfo.checks.request-volume.min: got 0; allowed: 1-1000000 requests" in message
+    )
+    assert (
+        "services.podinfo.checks.request-volume.mni: not a field here; did you mean min?" in message
+    )
 
 
 def test_the_volume_minimum_follows_the_load_generator_it_is_sized_from() -> None:

@@ -14,10 +14,10 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stacks.rollout_plan import plan, release_analysis
-from stacks.service_manifests import ServiceManifests
 from stacks.components.secret import secret_output
+from stacks.rollout_plan import plan, release_analysis
 from stacks.schema.service import ServiceConfig
+from stacks.service_manifests import ServiceManifests
 
 # Pulumi must not wait for the target to become ready: Flagger scales it to zero between releases.
 _SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
@@ -71,12 +71,13 @@ class ProgressiveService(pulumi.ComponentResource):
             for template in m.metric_templates
         ]
         alerting: list[pulumi.Resource] = []
-        if m.alert_provider is not None and s.alerts.webhook_url is not None:
+        webhook = secret_output(s.alerts.webhook_url)
+        if m.alert_provider is not None and webhook is not None:
             secret = k8s.core.v1.Secret(
                 f"{name}-alert-webhook",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=m.alert_secret_name, namespace=ns),
                 # Flagger's AlertProvider reads the webhook URL from the key "address".
-                string_data={"address": secret_output(s.alerts.webhook_url)},
+                string_data={"address": webhook},
                 opts=pulumi.ResourceOptions(parent=self),
             )
             provider = custom_resource(
@@ -123,9 +124,7 @@ class ProgressiveService(pulumi.ComponentResource):
                 retain_on_delete=True,
             ),
         )
-        self.rollout_plan = plan(
-            release_analysis(s)
-        ).describe()
+        self.rollout_plan = plan(release_analysis(s)).describe()
         self.register_outputs({"rollout_plan": self.rollout_plan})
 
 

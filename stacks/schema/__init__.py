@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -79,6 +80,8 @@ class Source:
     encrypted: Callable[[list[str]], bool]
     """Whether the value at services.<path> is stored encrypted in the stack file."""
     today: date = field(default_factory=date.today)
+    services_dir: Path | None = None
+    """Where the declarations are (services/ of the project); None: this checkout's."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,7 @@ def load_source(source: Source) -> Settings:
         platform.services if platform else {},
         release,
         source.encrypted,
+        source.services_dir,
     )
     problems += found
     cluster: ClusterConfig | None = sections.get(ClusterConfig)
@@ -242,7 +246,9 @@ def _parsed(text: str, kind: str) -> Any:
     return text
 
 
-def _registry_pulls(namespace: str, registry: str, services: tuple[ServiceConfig, ...]) -> list[str]:
+def _registry_pulls(
+    namespace: str, registry: str, services: tuple[ServiceConfig, ...]
+) -> list[str]:
     """An image on an Azure Container Registry pulls only from the one the cluster may read."""
     allowed = azure_names.registry_login_server(registry) if registry else None
     problems = []

@@ -80,6 +80,7 @@ class AlertingConfig(Section):
         "Where people open docs/runbook.md (e.g. its address in your Git host); each alert's "
         "runbook_url is this plus #<section>.",
         check=_runbook_url,
+        allowed="a path or an http(s) address, without a #section",
     )
 
     @field_validator("dead_mans_switch_url", mode="before")
@@ -115,7 +116,9 @@ class AlertingConfig(Section):
             rules.refuse("alertReceiver", kind, f"{allowed}; {must}{hint}")
         elif rules.valid("alertReceiver") and kind == "none" and prod:
             rules.refuse(
-                "alertReceiver", kind, f"{allowed} when environment is prod: its alerts must reach a person"
+                "alertReceiver",
+                kind,
+                f"{allowed} when environment is prod: its alerts must reach a person",
             )
         if kind in RECEIVERS and rules.valid("alertReceiver", "alertReceiverSecret"):
             secret = self.alert_receiver_secret

@@ -29,8 +29,9 @@ EGRESS_HINT = (
     " (the API server is otherwise open to the whole internet)"
 )
 REPLACES_CLUSTER = (
-    "replaces the cluster (create-only in AKS): dev deletes it and everything in it, then creates "
-    "it again; prod refuses the change before anything is touched (docs/lifecycle.md)"
+    "replaces the cluster, which AKS cannot change in place: dev deletes it and everything in "
+    "it, then creates it again; prod refuses the change before anything is touched "
+    "(docs/lifecycle.md)"
 )
 RENAMES_CLUSTER = (
     "creates a new cluster under the new name and deletes the old one with everything in it; "
@@ -103,6 +104,7 @@ class ClusterConfig(Section):
         "westeurope",
         "Azure public region, lower case without spaces; `az account list-locations -o table` lists them.",
         check=region_problem,
+        allowed="an Azure public region's programmatic name, e.g. westeurope",
         stacks=AKS_STACKS,
         on_change=REPLACES_CLUSTER,
         create_only=True,
@@ -141,6 +143,7 @@ class ClusterConfig(Section):
         "upgradeChannel none or node-image. Raising it upgrades the cluster (not with the "
         "stable/rapid channels, which move it themselves).",
         check=_kubernetes_version,
+        allowed="MAJOR.MINOR or MAJOR.MINOR.PATCH, 1.31 or newer",
         stacks=AKS_STACKS,
     )
     sku_tier: Literal["Free", "Standard", "Premium"] = setting(
@@ -236,6 +239,7 @@ class ClusterConfig(Section):
         'IPv4 CIDRs allowed to reach the API server, e.g. ["203.0.113.0/24"]. Empty means any '
         "address (refused in prod).",
         check=_ipv4_cidr,
+        allowed="IPv4 CIDRs like 203.0.113.0/24, with no host bits set",
         stacks=AKS_STACKS,
         alias="apiServerAuthorizedIpRanges",
     )

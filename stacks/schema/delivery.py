@@ -105,6 +105,7 @@ class PacingConfig(Section):
         "20s",
         "Time between canary analysis steps (one Flagger run).",
         check=duration_between(10, 3600),
+        allowed="seconds or minutes, 10s to 60m",
         unit="Flagger duration",
     )
     canary_threshold: int = setting(
@@ -128,6 +129,7 @@ class PacingConfig(Section):
         "30s",
         "Window of each analysis query (at least 3 scrapes of 10s).",
         check=duration_between(MIN_METRIC_WINDOW_SECONDS, 3600),
+        allowed="seconds or minutes, 30s to 60m",
         unit="Flagger duration",
     )
     canary_progress_deadline_seconds: int = setting(

@@ -86,7 +86,19 @@ def file_source(root: Path, stack: str, today: date | None = None) -> Source:
         is_secret=lambda key: key in merged.secret_keys,
         encrypted=encrypted,
         today=today or date.today(),
+        services_dir=_services_dir(root),
     )
+
+
+def _services_dir(root: Path) -> Path | None:
+    """The project's services/ (the environment's override first, as the program reads it)."""
+    import os
+
+    from stacks.schema.services import SERVICES_DIR_ENV
+
+    if os.environ.get(SERVICES_DIR_ENV):
+        return None
+    return root / "services"
 
 
 def load_files(root: Path, stack: str, today: date | None = None) -> Settings:

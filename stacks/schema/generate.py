@@ -74,7 +74,9 @@ def _summary(model: type[BaseModel], name: str, info: FieldInfo, field: Meta) ->
     if set(field.stacks) != set(ALL_STACKS):
         facts.append(f"Read by: {', '.join(field.stacks)}.")
     if field.on_change:
-        facts.append(f"{'Create-only: changing' if field.create_only else 'Changing'} it {field.on_change}.")
+        facts.append(
+            f"{'Create-only: changing' if field.create_only else 'Changing'} it {field.on_change}."
+        )
     return " ".join([text, *facts]).strip()
 
 
@@ -125,7 +127,23 @@ def configuration_reference() -> str:
     for section, model in SECTIONS:
         lines += [f"## {section}", "", (model.__doc__ or "").strip(), ""]
         lines += _table(model, key_prefix="")
+        for name, info in model.model_fields.items():
+            for nested in _nested(info):
+                key = info.alias or name
+                lines += [f"### {key}", "", (nested.__doc__ or "").strip(), ""]
+                lines += _table(nested, key_prefix=f"{key}.")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _nested(info: FieldInfo) -> list[type[BaseModel]]:
+    """The sections a field holds (itself, or as the items of a list or map)."""
+    kind = unwrap(info.annotation)
+    found = []
+    for candidate in (kind, *getattr(kind, "__args__", ())):
+        candidate = unwrap(candidate)
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            found.append(candidate)
+    return found
 
 
 def services_reference() -> str:
@@ -148,12 +166,8 @@ def services_reference() -> str:
         lines += [f"## {title}", "", (model.__doc__ or "").strip(), ""]
         lines += _table(model, key_prefix=prefix)
         for name, info in model.model_fields.items():
-            kind = unwrap(info.annotation)
-            args = getattr(kind, "__args__", ())
-            for candidate in (kind, *args):
-                candidate = unwrap(candidate)
-                if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-                    queue.append((f"{prefix}{info.alias or name}.", candidate))
+            for nested in _nested(info):
+                queue.append((f"{prefix}{info.alias or name}.", nested))
     return "\n".join(lines).rstrip() + "\n"
 
 

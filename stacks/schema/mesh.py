@@ -42,12 +42,14 @@ class MeshConfig(Section):
         "Linkerd edge Helm chart version (YYYY.M.N); the platform was checked against "
         f"{pins.LINKERD_VERSION} and refuses releases before 2026.6.3 (Linkerd 2.20).",
         check=_linkerd_version,
+        allowed="an edge chart version YYYY.M.N, 2026.6.3 or newer",
     )
     gateway_api_version: str = setting(
         pins.GATEWAY_API_VERSION,
         "Gateway API CRDs (standard channel) to install before Linkerd; Linkerd 2.20 accepts "
         "v1.2.1 to v1.5.1 and recommends v1.2.1.",
         check=_gateway_api_version,
+        allowed="v1.2.1 to v1.5.1, with its CRD files pinned in stacks/pins.py",
     )
     high_availability: StrictBool = setting(
         False,

@@ -177,8 +177,9 @@ def _allowed(error: Any, info: FieldInfo | None, own: str | None) -> str:
     return str(error["msg"])
 
 
-def _bounds(info: FieldInfo | None) -> tuple[int | None, int | None]:
-    low = high = None
+def _bounds(info: FieldInfo | None) -> tuple[Any, Any]:
+    low: Any = None
+    high: Any = None
     for item in info.metadata if info is not None else ():
         if isinstance(item, annotated_types.Ge):
             low = item.ge  # type: ignore[assignment]

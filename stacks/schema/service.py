@@ -167,9 +167,9 @@ class Resources(Section):
     @classmethod
     def _limit_follows_request(cls, data: Any) -> Any:
         memory = data.get("memory") if isinstance(data, dict) else None
-        if isinstance(memory, str) and data.get("memoryLimit") is None:
-            if size_bytes(memory) > size_bytes("128Mi"):
-                return {**data, "memoryLimit": memory}
+        bigger = isinstance(memory, str) and size_bytes(memory) > size_bytes("128Mi")
+        if bigger and data.get("memoryLimit") is None:
+            return {**data, "memoryLimit": memory}
         return data
 
     @model_validator(mode="after")
@@ -270,19 +270,24 @@ class Release(Section):
         "",
         "Time between analysis steps; " + STACK_DEFAULT.format(key="canaryInterval") + ".",
         check=duration_between(10, 3600),
-        allowed="a duration",
+        allowed="seconds or minutes, 10s to 60m",
     )
     metric_interval: str = setting(
         "",
         "Window of each analysis query; " + STACK_DEFAULT.format(key="canaryMetricInterval") + ".",
         check=duration_between(MIN_METRIC_WINDOW_SECONDS, 3600),
-        allowed="a duration",
+        allowed="seconds or minutes, 30s to 60m",
     )
     threshold: int = setting(0, "Failed checks that roll back.", ge=1, le=100)
     progress_deadline_seconds: int = setting(
         0, "How long pods may take to become ready.", unit="seconds", ge=60, le=3600
     )
-    manual_promotion: StrictBool | None = setting(None, "Hold at the end until promoted.")
+    manual_promotion: StrictBool = setting(
+        False,
+        "Hold at the end until promoted; "
+        + STACK_DEFAULT.format(key="canaryManualPromotion")
+        + ".",
+    )
     step_weight: int = setting(0, "canary: percent added per healthy step.", ge=1, le=100)
     max_weight: int = setting(0, "canary: largest share before promotion.", ge=1, le=100)
     iterations: int = setting(
@@ -355,13 +360,13 @@ class Release(Section):
         elif strategy != "abTesting" and "match" in given:
             rules.refuse("match", self.match, f"no match with strategy {strategy} (abTesting only)")
         step, top = self.step_weight, self.max_weight
-        if strategy == "canary" and step and top and rules.valid("stepWeight", "maxWeight"):
-            if step > top or top % step:
-                rules.refuse(
-                    "stepWeight",
-                    step,
-                    f"a divisor of maxWeight ({top}); Flagger steps on while below it",
-                )
+        paced = strategy == "canary" and step and top and rules.valid("stepWeight", "maxWeight")
+        if paced and (step > top or top % step):
+            rules.refuse(
+                "stepWeight",
+                step,
+                f"a divisor of maxWeight ({top}); Flagger steps on while below it",
+            )
         rules.done(self)
         return self
 
@@ -401,6 +406,7 @@ class Check(Section):
         "",
         "The query's {{ interval }}; default the release's metricInterval.",
         check=duration_between(MIN_METRIC_WINDOW_SECONDS, 3600),
+        allowed="seconds or minutes, 30s to 60m",
     )
     unit: str = setting("", "Unit of the value, as status, wait and history show it.")
 
@@ -497,6 +503,7 @@ class ServiceConfig(Section):
         "",
         "Meshed namespace (created if absent; may be shared); default the name.",
         check=_namespace,
+        allowed="a DNS label the platform does not own",
     )
     image: str = setting(
         ...,
@@ -524,7 +531,9 @@ class ServiceConfig(Section):
         {},
         "What counts as healthy: request-volume, success-rate and latency always, plus any "
         "custom check by name.",
-        example={"queue-depth": {"query": "max(queue_depth{namespace=\"{{ namespace }}\"})", "max": 100}},
+        example={
+            "queue-depth": {"query": 'max(queue_depth{namespace="{{ namespace }}"})', "max": 100}
+        },
     )
     load_test: LoadTest = setting(LoadTest(), "Load during analysis (Flagger's load tester).")
     acceptance_test: AcceptanceTest = setting(AcceptanceTest(), "Checked before traffic moves.")
@@ -646,7 +655,9 @@ class ServiceConfig(Section):
         }[name]
         other = "max" if bound == "min" else "min"
         if getattr(check, other) is not None:
-            rules.refuse((*where, other), getattr(check, other), f"no {other}: {name} has a {bound}")
+            rules.refuse(
+                (*where, other), getattr(check, other), f"no {other}: {name} has a {bound}"
+            )
         value = getattr(check, bound)
         if value is not None and not low <= value <= high:
             rules.refuse((*where, bound), value, f"{low}-{high} {check.unit}".strip())
@@ -672,8 +683,9 @@ class ServiceConfig(Section):
             return f"a query Flagger can render: {error}"
         found = metrics.problems(rendered)
         if found:
-            return "PromQL on metrics and labels the platform keeps (docs/analysis.md): " + "; ".join(
-                found
+            return (
+                "PromQL on metrics and labels the platform keeps (docs/analysis.md): "
+                + "; ".join(found)
             )
         return None
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import copy
 import os
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +41,15 @@ def read(
     entries: Any,
     release: PacingConfig | None,
     encrypted: Callable[[list[str]], bool],
+    directory: Path | None = None,
 ) -> tuple[tuple[ServiceConfig, ...], list[str]]:
     """Every service the stack runs and every problem with them. `encrypted(path)` tells whether
     the stack file holds the value at services.<path> encrypted."""
     problems: list[str] = []
     if not isinstance(entries, dict):
         return (), [f"{namespace}:services: got {entries!r}; allowed: a map of service names"]
-    available = sorted(p.stem for p in services_dir().glob("*.yaml"))
+    directory = directory or services_dir()
+    available = sorted(p.stem for p in directory.glob("*.yaml"))
     found = []
     named: list[_Named] = []
     for name in sorted(entries):
@@ -59,7 +61,7 @@ def read(
         if not isinstance(entry, dict):
             problems.append(f"{where}: got {entry!r}; allowed: a map with at least a version")
             continue
-        declaration = _declaration(namespace, name, available, problems)
+        declaration = _declaration(directory, namespace, name, available, problems)
         if declaration is None:
             continue
         merged = _merge(declaration, {k: v for k, v in entry.items() if k != "version"})
@@ -83,9 +85,9 @@ def read(
 
 
 def _declaration(
-    namespace: str, name: str, available: list[str], problems: list[str]
+    directory: Path, namespace: str, name: str, available: list[str], problems: list[str]
 ) -> dict[str, Any] | None:
-    path = services_dir() / f"{name}.yaml"
+    path = directory / f"{name}.yaml"
     if not path.is_file():
         problems.append(
             f"{namespace}:services.{name}: no declaration services/{name}.yaml"
