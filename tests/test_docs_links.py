@@ -134,3 +134,25 @@ def test_the_readme_is_a_quick_start() -> None:
     assert len(lines) <= README_MAX_LINES, f"README.md has {len(lines)} lines"
     headings = [line for line in lines if line.startswith("## ")]
     assert headings[0] == "## Quick start", headings
+
+
+def test_one_way_to_run_canaryctl() -> None:
+    """The README says once how to run the CLI (`canaryctl`, with the venv active); the docs and
+    every message the code prints or puts in an alert use that form, never `python -m`."""
+    old_form = re.compile(r"(venv/bin/)?python3? -m canaryctl")
+    changelog = ROOT / "docs" / "changelog.md"  # names the old form to say what replaced it
+    texts = [p for p in DOCS if p != changelog]
+    texts += [
+        *ROOT.glob("stacks/**/*.py"),
+        *ROOT.glob("canaryctl/*.py"),
+        ROOT / "scripts" / "e2e.py",
+    ]
+    texts.remove(ROOT / "canaryctl" / "__main__.py")  # the module entry point names itself
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in texts
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if old_form.search(line)
+    ]
+    assert found == []
+    assert "source venv/bin/activate" in (ROOT / "README.md").read_text()
