@@ -261,7 +261,7 @@ class Cluster:
                 )
             if name is not None:
                 return CanaryctlError(
-                    f"no Canary {namespace}/{name} on {server}: `python -m canaryctl status` "
+                    f"no Canary {namespace}/{name} on {server}: `canaryctl status` "
                     "lists them all (pass -n NAMESPACE if it lives elsewhere)"
                 )
         if resource == PROXY and status in (404, 502, 503):

@@ -193,7 +193,7 @@ def _delivery_rules(canaries: list[CanaryWatch], runbook: str) -> list[dict[str,
             "0s",
             "warning",
             "The release of {{ $labels.namespace }}/{{ $labels.name }} failed and was rolled "
-            "back: `python -m canaryctl status -n {{ $labels.namespace }}`. This alert resolves "
+            "back: `canaryctl status -n {{ $labels.namespace }}`. This alert resolves "
             "by itself after 15 minutes; the service stays on its previous version.",
             runbook,
         )
@@ -207,7 +207,7 @@ def _delivery_rules(canaries: list[CanaryWatch], runbook: str) -> list[dict[str,
                 f"{c.stuck_after_seconds}s",
                 "warning",
                 f"The release of {c.namespace}/{c.target} has been progressing longer than its "
-                "slowest planned outcome: `python -m canaryctl status "
+                "slowest planned outcome: `canaryctl status "
                 f"-n {c.namespace}` says what Flagger waits for.",
                 runbook,
                 {"phase": "Progressing"},
@@ -234,7 +234,7 @@ def _delivery_rules(canaries: list[CanaryWatch], runbook: str) -> list[dict[str,
                 f"{GATE_WAITING_HOURS}h",
                 "warning",
                 f"The release of {c.namespace}/{c.target} has waited at a gate "
-                "({{ $labels.phase }}) for a day: open it or roll back (`python -m canaryctl "
+                "({{ $labels.phase }}) for a day: open it or roll back (`canaryctl "
                 f"status -n {c.namespace}`).",
                 runbook,
             )

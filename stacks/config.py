@@ -213,7 +213,7 @@ def _alert_receiver(r: Reader, environment: str, flagger_provider: str) -> Alert
     allowed = " | ".join(ALERT_RECEIVERS) + ("" if prod else ", or none to send alerts nowhere")
     kind = r.text("alertReceiver", allowed=allowed, empty_ok=True)
     if kind == "" and not r.has_problem("alertReceiver"):
-        # Before alertReceiver existed, Alertmanager posted where Flagger does (README).
+        # Before alertReceiver existed, Alertmanager posted where Flagger does (docs/changelog.md).
         hint = (
             f" (alerts used to follow alertProvider {flagger_provider}: to keep them there, set "
             f"alertReceiver {flagger_provider} and alertReceiverSecret to alertWebhookUrl's URL)"

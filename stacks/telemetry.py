@@ -30,7 +30,7 @@ ZRS_STORAGE_CLASS = "managed-csi-premium-zrs"
 PROMETHEUS_URL = f"http://{PROMETHEUS_RELEASE}-server.{NAMESPACE}.svc.cluster.local:80"
 
 
-# Prometheus's memory from the meshed pods it scrapes (README, "Prometheus sizing"): about 1,000
+# Prometheus's memory from the meshed pods it scrapes (docs/architecture.md, "Prometheus sizing"): about 1,000
 # active series per proxy once unused metrics are dropped at scrape time, at roughly 4 KiB each in
 # the head block, on top of Prometheus itself and the other jobs; the limit leaves room for
 # compaction and queries.

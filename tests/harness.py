@@ -310,12 +310,12 @@ def _unwrap(value: Any, path: str, secret_paths: set[str]) -> Any:
 
 # A webhook URL as `pulumi config set --secret alertWebhookUrl` stores it.
 WEBHOOK_SECRETS = {"alertWebhookUrl": "https://hooks.slack.com/services/T000/B000/SECRETTOKEN"}
-# What a user must set before a stack's first `pulumi up` (README, "Prod"); the committed file
+# What a user must set before a stack's first `pulumi up` (docs/operations.md); the committed file
 # ships no made-up address range, so the program refuses prod without one.
 SET_BY_USER: dict[str, dict[str, Any]] = {
     "prod": {"apiServerAuthorizedIpRanges": ["203.0.113.0/24"], "alertReceiver": "slack"},
 }
-# ... and the secrets prod refuses to run without (`pulumi config set --secret`, README "Alerts").
+# ... and the secrets prod refuses to run without (`pulumi config set --secret`, docs/operations.md).
 RECEIVER_SECRETS = {
     "alertReceiverSecret": "https://hooks.slack.com/services/T000/B000/RECEIVERTOKEN",
     "deadMansSwitchUrl": "https://hc-ping.com/00000000-0000-0000-0000-00000000d5a1",

@@ -207,7 +207,7 @@ def test_prod_destroy_stops_before_it_deletes_or_forgets_anything() -> None:
 
 
 def test_prod_destroy_after_unprotect_behaves_as_dev() -> None:
-    """`pulumi state unprotect --all`, then `pulumi destroy`, as the README says."""
+    """`pulumi state unprotect --all`, then `pulumi destroy`, as docs/operations.md says."""
     run = stage("prod", services_of(REMOVED))
     w = world("prod", run)
     state = State([dataclasses.replace(r, protect=False) for r in State.of(run).resources])
