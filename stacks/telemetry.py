@@ -125,6 +125,7 @@ class Telemetry(pulumi.ComponentResource):
             canaries=args.canaries,
             persistent_volume_claim=PROMETHEUS_CLAIM if s.prometheus_persistence else None,
             storage_bytes=storage_mebibytes(s.prometheus_storage_size) * 1024**2,
+            retention=s.prometheus_retention,
         )
         alerting_rules = rules(args.anchor_expiries, watched, alerts.runbook_url)
         release(
