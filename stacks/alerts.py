@@ -74,6 +74,8 @@ class Watched:
     """Prometheus's volume claim; None when its data is on an emptyDir."""
     storage_bytes: int
     """Size of Prometheus's volume, or of its emptyDir's sizeLimit."""
+    retention: str
+    """Prometheus's retention time ("15d"): how long its largest blocks are."""
 
 
 def rules(
@@ -97,7 +99,7 @@ def rule_groups(expiries: dict[int, str], watched: Watched, runbook: str) -> dic
         "platform-certificates": _certificate_rules(expiries, watched.webhook_namespaces, runbook),
         "platform-delivery": _delivery_rules(watched.canaries, runbook),
         "platform-storage": disk_rules(
-            watched.persistent_volume_claim, watched.storage_bytes, runbook
+            watched.persistent_volume_claim, watched.storage_bytes, watched.retention, runbook
         ),
     }
     return {"groups": [{"name": name, "rules": found} for name, found in groups.items() if found]}

@@ -248,11 +248,20 @@ def _alert_receiver(r: Reader, environment: str, flagger_provider: str) -> Alert
             "a secret https URL when environment is prod: an outside service that pages when "
             "the heartbeat stops (`pulumi config set --secret deadMansSwitchUrl <url>`)",
         )
+    runbook = r.check("runbookUrl", _runbook_url)
+    if prod and not r.has_problem("runbookUrl") and not runbook.startswith(("https://", "http://")):
+        r.warn(
+            "runbookUrl",
+            f"{runbook!r} is not an http(s) address: prod's alerts link {runbook}#<alert>, which "
+            "nobody paged in Slack, Teams or PagerDuty can open. Set where people read the "
+            "runbook, e.g. `pulumi config set runbookUrl "
+            "https://github.com/<org>/<repo>/blob/main/docs/runbook.md`.",
+        )
     return AlertReceiver(
         kind=kind or "none",
         secret=secret if kind in ALERT_RECEIVERS else None,
         dead_mans_switch_url=switch,
-        runbook_url=r.check("runbookUrl", _runbook_url),
+        runbook_url=runbook,
     )
 
 

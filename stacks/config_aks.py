@@ -58,6 +58,7 @@ def read_aks(r: Reader, project: str, stack: str, environment: str, today: date)
             disable_local_accounts,
             "true when environment is prod (static admin credentials bypass Entra ID)",
         )
+    allow_destroy = _allow_destroy(r, prod)
     authorized_ip_ranges = r.texts("apiServerAuthorizedIpRanges", each=v.ipv4_cidr)
     if prod and not authorized_ip_ranges and not r.has_problem("apiServerAuthorizedIpRanges"):
         r.problem("apiServerAuthorizedIpRanges", [], f"in prod, {EGRESS_HINT}")
@@ -102,8 +103,22 @@ def read_aks(r: Reader, project: str, stack: str, environment: str, today: date)
         )
         or None,
         kubelogin_mode=r.choice("kubeloginMode", KUBELOGIN_MODES),
-        protect=prod,
+        protect=prod and not allow_destroy,
     )
+
+
+def _allow_destroy(r: Reader, prod: bool) -> bool:
+    """allowDestroy: prod's protection lifted at this `pulumi up` (stacks/components/teardown.py)."""
+    allowed = r.flag("allowDestroy")
+    if allowed and prod:
+        r.warn(
+            "allowDestroy",
+            "true: this `pulumi up` lifts the protection of the cluster, its resource group and "
+            "the teardown guard; `pulumi destroy` then deletes the whole stack, and a create-only "
+            "change replaces the cluster. Set it back to false and run `pulumi up` to protect it "
+            "again.",
+        )
+    return allowed
 
 
 def read_local(r: Reader) -> LocalClusterSettings:

@@ -125,6 +125,7 @@ class Telemetry(pulumi.ComponentResource):
             canaries=args.canaries,
             persistent_volume_claim=PROMETHEUS_CLAIM if s.prometheus_persistence else None,
             storage_bytes=storage_mebibytes(s.prometheus_storage_size) * 1024**2,
+            retention=s.prometheus_retention,
         )
         alerting_rules = rules(args.anchor_expiries, watched, alerts.runbook_url)
         release(
@@ -180,6 +181,9 @@ class Telemetry(pulumi.ComponentResource):
             "http://localhost:3000 as admin (pulumi stack output grafanaAdminPassword --show-secrets)",
             "prometheus": f"kubectl -n {NAMESPACE} port-forward svc/{PROMETHEUS_RELEASE}-server 9090:80, "
             "then http://localhost:9090",
+            # The prometheus chart's alertmanager subchart: Service <release>-alertmanager, 9093.
+            "alertmanager": f"kubectl -n {NAMESPACE} port-forward svc/{PROMETHEUS_RELEASE}-alertmanager "
+            "9093:9093, then http://localhost:9093",
         }
         self.register_outputs(
             {"prometheus_url": self.prometheus_url, "dashboard_commands": self.dashboard_commands}

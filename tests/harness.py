@@ -120,6 +120,8 @@ class Registration:
     retain_on_delete: bool = False
     deleted_with: str = ""
     urn: str = ""
+    aliases: list[str] = field(default_factory=list)
+    """The URNs the engine matches in the old state too (`aliases` option)."""
 
     def __str__(self) -> str:
         return f"{self.type} {self.name!r}"
@@ -291,9 +293,33 @@ class RecordingMonitor(mocks.MockMonitor):
                     retain_on_delete=request.retainOnDelete,
                     deleted_with=request.deletedWith,
                     urn=response.urn,
+                    aliases=_alias_urns(request, response.urn),
                 )
             )
         return response
+
+
+def _alias_urns(request: Any, urn: str) -> list[str]:
+    """Each alias as the URN the engine looks up: a spec's missing fields are the resource's own
+    (pulumi pkg/resource/deploy/step_generator.go collapseAliasToUrn; sdk/go/common/resource/
+    alias.go CreateURN)."""
+    stack_part, project = urn.split("::")[:2]
+    found = []
+    for alias in request.aliases:
+        if alias.WhichOneof("alias") == "urn":
+            found.append(alias.urn)
+            continue
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        type_, name = spec.type or request.type, spec.name or request.name
+        stack = spec.stack or stack_part.removeprefix("urn:pulumi:")
+        prefix = (
+            parent[: parent.rindex("::")] + "$"
+            if parent
+            else f"urn:pulumi:{stack}::{spec.project or project}::"
+        )
+        found.append(f"{prefix}{type_}::{name}")
+    return found
 
 
 def _unwrap(value: Any, path: str, secret_paths: set[str]) -> Any:
