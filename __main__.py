@@ -5,7 +5,7 @@ import pulumi
 from stacks import config, existing_objects, services
 from stacks.cluster import AksCluster, AksClusterArgs, create_only, live
 from stacks.components.ownership import owned_by, owner_id
-from stacks.components.teardown import TeardownGuard, deleted_with
+from stacks.components.teardown import GUARD_NAME, TeardownGuard, deleted_with
 from stacks.delivery import Delivery, DeliveryArgs
 from stacks.existing_cluster import ExistingCluster, ExistingClusterArgs
 from stacks.mesh import Mesh, MeshArgs
@@ -51,6 +51,7 @@ if settings.cluster is not None:
     )
     keep_gateway_api = False
     layers: list[pulumi.Resource] = [cluster]
+    cluster_label = settings.cluster.cluster_name
 else:
     assert settings.local is not None
     inventory, found = existing_objects.check(settings, owner)
@@ -67,6 +68,7 @@ else:
     )
     keep_gateway_api = found.keep_gateway_api
     layers = [existing]
+    cluster_label = settings.local.kube_context
 shared_cluster = settings.local is not None
 
 # 2. Mesh: cert-manager, Gateway API CRDs, Linkerd identity, CRDs and control plane.
@@ -128,10 +130,12 @@ released = Services(
 )
 pulumi.export("services", released.summary)
 
-# 6. Teardown guard: deleted first by `pulumi destroy`; protected where the cluster is (prod), it
-#    stops the destroy before anything is deleted or dropped from state.
+# 6. Teardown guard: deleted first by `pulumi destroy`; where the cluster is protected (prod,
+#    unless allowDestroy), it stops the destroy before anything is deleted or dropped from state.
 TeardownGuard(
-    "teardown-guard",
+    GUARD_NAME,
     protect=settings.protect,
+    stack=settings.stack,
+    cluster=cluster_label,
     layers=[*layers, mesh, telemetry, delivery, released],
 )

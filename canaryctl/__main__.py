@@ -1,4 +1,4 @@
-"""Entry point of `python -m canaryctl`."""
+"""`python -m canaryctl`: the same entry point as the console script `canaryctl` (pyproject.toml)."""
 
 import sys
 

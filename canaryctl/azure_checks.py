@@ -13,7 +13,7 @@ from canaryctl.az import Az, az_json
 from canaryctl.tools import Runner, ToolFailed
 
 if TYPE_CHECKING:
-    from canaryctl.doctor import Found, Report, StackFacts
+    from canaryctl.preflight import Found, Report, StackFacts
 
 LOGIN, VERSION, PROVIDERS = "azure login", "kubernetes version", "resource providers"
 CHECKS = (

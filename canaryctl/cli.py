@@ -146,11 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
         "restart-mesh",
         parents=[cluster],
         help="restart every meshed workload (new proxies) without starting a release",
-        description="Give every Deployment, StatefulSet and DaemonSet with a Linkerd proxy new "
-        "pods, one at a time, waiting for each rollout: after a Linkerd upgrade or a trust-anchor "
-        "rotation. Flagger targets are left alone (a restart would start a canary release); "
-        "their primaries are restarted. Exit 0 when all rolled out, 2 when one did not within "
-        "--timeout, 3 when one failed.",
+        description="Give every Deployment, StatefulSet and DaemonSet that Linkerd's proxy "
+        "injector meshes new pods, one at a time, waiting for each rollout and checking that its "
+        "pods have a proxy: after a Linkerd upgrade or a trust-anchor rotation. Flagger targets "
+        "are left alone (a restart would start a canary release); their primaries are "
+        "restarted. Namespaces with a release under way are skipped unless --force. Exit 0 when "
+        "all rolled out with proxies, 2 when one did not within --timeout, 3 when one failed, "
+        "started without a proxy, or a namespace was skipped.",
     )
     restart.add_argument(
         "-n",
@@ -175,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     restart.add_argument(
         "--dry-run", action="store_true", help="list what would be restarted and stop"
+    )
+    restart.add_argument(
+        "--force",
+        action="store_true",
+        help="restart in namespaces where a release is under way too (its webhooks may fail)",
     )
     doctor = commands.add_parser(
         "doctor",
@@ -268,7 +275,13 @@ def _run(args: argparse.Namespace) -> int:
         from canaryctl import restart
 
         return restart.run(
-            cluster, args.namespace, args.timeout, args.poll, args.dry_run, sys.stdout
+            cluster,
+            args.namespace,
+            args.timeout,
+            args.poll,
+            args.dry_run,
+            sys.stdout,
+            force=args.force,
         )
     namespace = (
         args.namespace or target.services.get(args.name) or _find(cluster, args.name, target)

@@ -152,7 +152,7 @@ KNOWN: tuple[Known, ...] = (
         "pkg/controller/scheduler_hooks.go:76",
         "Halt %s.%s advancement waiting for promotion approval %s",
         "the release is healthy and waits at the promotion gate",
-        "approve it: `python -m canaryctl promote {name} -n {ns}`",
+        "approve it: `canaryctl promote {name} -n {ns}`",
     ),
     Known(
         "waiting-rollout",
@@ -175,7 +175,7 @@ KNOWN: tuple[Known, ...] = (
         "Rolling back %s.%s manual webhook invoked",
         "rolled back through the load tester's rollback gate (an abort)",
         "close the gate so the next release is not rolled back too: "
-        "`python -m canaryctl reset {name} -n {ns}`",
+        "`canaryctl reset {name} -n {ns}`",
         final=True,
     ),
     Known(

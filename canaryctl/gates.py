@@ -94,7 +94,7 @@ def promote(
     out.write(
         f"Promotion of {canary.key} under way (phase {final.phase}); the gate is closed again, "
         f"so the next release waits for approval. Follow it with "
-        f"`python -m canaryctl wait {canary.name} -n {canary.namespace}`.\n"
+        f"`canaryctl wait {canary.name} -n {canary.namespace}`.\n"
     )
     return OK
 
@@ -216,5 +216,5 @@ def _await_phase(
 def _left_open(gate: Gate, canary: Canary, consequence: str) -> str:
     return (
         f"The {gate.what} gate stays OPEN: while it is, {consequence}. Close it once Flagger has "
-        f"acted: `python -m canaryctl reset {canary.name} -n {canary.namespace}`.\n"
+        f"acted: `canaryctl reset {canary.name} -n {canary.namespace}`.\n"
     )

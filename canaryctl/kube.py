@@ -24,7 +24,8 @@ VERSION = "v1beta1"
 PLURAL = "canaries"
 CANARIES = f"{PLURAL}.{GROUP}"
 PROXY = "services/proxy"
-MESHED_POD_SELECTOR = "linkerd.io/control-plane-ns"
+# Linkerd's proxy injector webhook (linkerd-control-plane chart, templates/proxy-injector-rbac.yaml).
+INJECTOR_WEBHOOK = "linkerd-proxy-injector-webhook-config"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 WORKLOAD_PLURALS = {
     "Deployment": "deployments",
@@ -125,13 +126,47 @@ class Cluster:
         resources = json.loads(data).get("resources") or []
         return any(resource.get("name") == PLURAL for resource in resources)
 
-    def meshed_pods(self) -> list[dict[str, Any]]:
-        """Every pod Linkerd's injector added a proxy to (it labels them with the control plane's
-        namespace, linkerd2 pkg/k8s/labels.go ControllerNSLabel), in all namespaces."""
-        with self._call("list", "pods", None):
-            data = self._request(
-                "GET", "/api/v1/pods", query=[("labelSelector", MESHED_POD_SELECTOR)]
-            )
+    def namespaces(self, names: list[str]) -> list[dict[str, Any]]:
+        """These namespaces (every one when `names` is empty), with their labels and annotations."""
+        if not names:
+            with self._call("list", "namespaces", None):
+                data = self._request("GET", "/api/v1/namespaces")
+            return list(json.loads(data).get("items") or [])
+        found = []
+        for name in names:
+            with self._call("get", "namespaces", None, name):
+                found.append(json.loads(self._request("GET", f"/api/v1/namespaces/{quote(name)}")))
+        return found
+
+    def workloads(self, kind: str, namespace: str | None) -> list[dict[str, Any]]:
+        """Every Deployment, StatefulSet or DaemonSet in `namespace` (all if None)."""
+        plural = WORKLOAD_PLURALS[kind]
+        scope = f"/namespaces/{quote(namespace, safe='')}" if namespace else ""
+        with self._call("list", f"{plural}.apps", namespace):
+            data = self._request("GET", f"/apis/apps/v1{scope}/{plural}")
+        return list(json.loads(data).get("items") or [])
+
+    def injector_webhook(self) -> dict[str, Any] | None:
+        """Linkerd's proxy injector MutatingWebhookConfiguration; None when there is none."""
+        resource = "mutatingwebhookconfigurations.admissionregistration.k8s.io"
+        with self._call("get", resource, None, INJECTOR_WEBHOOK):
+            try:
+                data = self._request(
+                    "GET",
+                    "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/"
+                    + INJECTOR_WEBHOOK,
+                )
+            except ApiException as error:
+                if error.status == 404:
+                    return None
+                raise
+        return dict(json.loads(data))
+
+    def pods(self, namespace: str, selector: str) -> list[dict[str, Any]]:
+        """The pods in `namespace` matching a label selector ("app=podinfo,tier in (web)")."""
+        path = f"/api/v1/namespaces/{quote(namespace, safe='')}/pods"
+        with self._call("list", "pods", namespace):
+            data = self._request("GET", path, query=[("labelSelector", selector)])
         return list(json.loads(data).get("items") or [])
 
     def get_workload(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
@@ -261,7 +296,7 @@ class Cluster:
                 )
             if name is not None:
                 return CanaryctlError(
-                    f"no Canary {namespace}/{name} on {server}: `python -m canaryctl status` "
+                    f"no Canary {namespace}/{name} on {server}: `canaryctl status` "
                     "lists them all (pass -n NAMESPACE if it lives elsewhere)"
                 )
         if resource == PROXY and status in (404, 502, 503):

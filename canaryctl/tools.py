@@ -115,7 +115,7 @@ def _json_field(*path: str) -> Callable[[str], Version | None]:
     return parse
 
 
-# The minimum versions (README, Tools) in one place. Pulumi: 3.260.0, the first release after
+# The minimum versions (README, "What you need") in one place. Pulumi: 3.260.0, the first release after
 # v3.259.0, is the first whose engine replaces a resource when its deletedWith target is replaced
 # (pulumi/pulumi #23818, commit 5cd93859e8 on master after the v3.259.0 tag,
 # changelog/pending/engine-fix-deletedwith-replace-cascade.yaml). The program relies on it: every

@@ -441,7 +441,7 @@ class _Follower:
         if not final or final[-1][0].key == "threshold":
             lines.append(
                 f"  failed checks reached {self.peak_failed_checks}/{c.threshold}; events: "
-                f"`python -m canaryctl status -n {c.namespace}`"
+                f"`canaryctl status -n {c.namespace}`"
             )
         return "\n".join(lines)
 
@@ -461,7 +461,7 @@ class _Follower:
             hint = f"the release waits at the promotion gate: {_promote_hint(c)}"
         else:
             hint = (
-                f"slower than planned: see `python -m canaryctl status -n {c.namespace}`, "
+                f"slower than planned: see `canaryctl status -n {c.namespace}`, "
                 "or give it longer with --timeout"
             )
         return f"TIMED OUT after {clock(limit)} following {c.key} ({where})\n  {hint}"
@@ -494,7 +494,7 @@ def _since_new_revision(events: list[Event]) -> list[Event]:
 
 
 def _promote_hint(canary: Canary) -> str:
-    return f"approve it with `python -m canaryctl promote {canary.name} -n {canary.namespace}`"
+    return f"approve it with `canaryctl promote {canary.name} -n {canary.namespace}`"
 
 
 def _key(event: Event) -> tuple[object, ...]:

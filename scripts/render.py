@@ -5,8 +5,9 @@ For each stack (default: dev prod local) prints one line per release, e.g.
 `linkerd-control-plane 2026.8.3: 36 objects, valid`, then every problem, and writes the rendered
 manifests to DIR/<stack>/<release>/ (default build/render). --inert also lists values that change
 nothing a chart renders. Exits 1 on any problem or on an inert value tests/test_inert_values.py
-does not know. Charts come from $CHART_CACHE (default ../shared/charts), pulled into it when
-online; --offline (or CI set) makes a missing chart an error.
+does not know. Charts come from $CHART_CACHE (default ../shared/charts) or this machine's cache
+(~/.cache/progressive-delivery/charts), pulled into that cache when online, every archive checked
+against stacks/pins.py; --offline (or CI set) makes a missing chart an error.
 """
 
 from __future__ import annotations

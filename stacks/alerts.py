@@ -74,6 +74,8 @@ class Watched:
     """Prometheus's volume claim; None when its data is on an emptyDir."""
     storage_bytes: int
     """Size of Prometheus's volume, or of its emptyDir's sizeLimit."""
+    retention: str
+    """Prometheus's retention time ("15d"): how long its largest blocks are."""
 
 
 def rules(
@@ -97,7 +99,7 @@ def rule_groups(expiries: dict[int, str], watched: Watched, runbook: str) -> dic
         "platform-certificates": _certificate_rules(expiries, watched.webhook_namespaces, runbook),
         "platform-delivery": _delivery_rules(watched.canaries, runbook),
         "platform-storage": disk_rules(
-            watched.persistent_volume_claim, watched.storage_bytes, runbook
+            watched.persistent_volume_claim, watched.storage_bytes, watched.retention, runbook
         ),
     }
     return {"groups": [{"name": name, "rules": found} for name, found in groups.items() if found]}
@@ -193,7 +195,7 @@ def _delivery_rules(canaries: list[CanaryWatch], runbook: str) -> list[dict[str,
             "0s",
             "warning",
             "The release of {{ $labels.namespace }}/{{ $labels.name }} failed and was rolled "
-            "back: `python -m canaryctl status -n {{ $labels.namespace }}`. This alert resolves "
+            "back: `canaryctl status -n {{ $labels.namespace }}`. This alert resolves "
             "by itself after 15 minutes; the service stays on its previous version.",
             runbook,
         )
@@ -207,7 +209,7 @@ def _delivery_rules(canaries: list[CanaryWatch], runbook: str) -> list[dict[str,
                 f"{c.stuck_after_seconds}s",
                 "warning",
                 f"The release of {c.namespace}/{c.target} has been progressing longer than its "
-                "slowest planned outcome: `python -m canaryctl status "
+                "slowest planned outcome: `canaryctl status "
                 f"-n {c.namespace}` says what Flagger waits for.",
                 runbook,
                 {"phase": "Progressing"},
@@ -234,7 +236,7 @@ def _delivery_rules(canaries: list[CanaryWatch], runbook: str) -> list[dict[str,
                 f"{GATE_WAITING_HOURS}h",
                 "warning",
                 f"The release of {c.namespace}/{c.target} has waited at a gate "
-                "({{ $labels.phase }}) for a day: open it or roll back (`python -m canaryctl "
+                "({{ $labels.phase }}) for a day: open it or roll back (`canaryctl "
                 f"status -n {c.namespace}`).",
                 runbook,
             )

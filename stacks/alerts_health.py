@@ -232,7 +232,36 @@ def watcher_rules(runbook: str) -> list[dict[str, Any]]:
     ]
 
 
-def disk_rules(claim: str | None, storage_bytes: int, runbook: str) -> list[dict[str, Any]]:
+# Prometheus's TSDB (v3.14.0): blocks are compacted from 2 h in steps of 3x
+# (tsdb/db.go: ExponentialBlockRanges(MinBlockDuration, 10, 3)), up to a tenth of the retention
+# time and at most 31 days (cmd/prometheus/main.go, MaxBlockDuration); retention deletes whole
+# blocks, oldest first (tsdb/db.go BeyondSizeRetention, BeyondTimeRetention).
+MIN_BLOCK_HOURS = 2
+BLOCK_STEP = 3
+MAX_BLOCK_HOURS = 31 * 24
+_DURATION_HOURS = {"h": 1, "d": 24, "w": 7 * 24, "y": 365 * 24}  # prometheus/common model
+
+
+def largest_block_hours(retention: str) -> int:
+    """The longest block Prometheus compacts to for `retention` (15d: 18 h, 30d: 54 h)."""
+    limit = min(int(retention[:-1]) * _DURATION_HOURS[retention[-1]] / 10, MAX_BLOCK_HOURS)
+    hours = MIN_BLOCK_HOURS
+    while hours * BLOCK_STEP <= limit:
+        hours *= BLOCK_STEP
+    return hours
+
+
+def disk_trend_hours(retention: str) -> int:
+    """The window the disk's trend is judged over: at least two days and two of the largest
+    blocks. Once retention holds the data at its limit, free space is a sawtooth: it falls while
+    Prometheus writes and jumps back each time the oldest block (up to that size) is deleted. A
+    shorter window sees only the fall and predicts a full disk in a healthy steady state."""
+    return max(48, 2 * largest_block_hours(retention))
+
+
+def disk_rules(
+    claim: str | None, storage_bytes: int, retention: str, runbook: str
+) -> list[dict[str, Any]]:
     """Prometheus's storage: its own data past what retention allows (every stack), and, on a
     volume, the volume predicted full, nearly full, or its usage not measured at all.
 
@@ -267,13 +296,16 @@ def disk_rules(claim: str | None, storage_bytes: int, runbook: str) -> list[dict
         *found,
         rule(
             "PrometheusDiskFillingUp",
-            # At the last 6 hours' rate the volume is full within 4 days, and already a quarter
-            # used up: retention is not keeping up (retentionSize too large, or the WAL grows).
-            f"{available} / {capacity} < 0.75 and predict_linear({available}[6h], 4 * 86400) < 0",
+            # At the trend of the last days the volume is full within 4 days, and already a
+            # quarter used up: retention is not keeping up (retentionSize too large, or the WAL
+            # grows). The window spans retention's sawtooth (disk_trend_hours).
+            f"{available} / {capacity} < 0.75 and "
+            f"predict_linear({available}[{disk_trend_hours(retention)}h], 4 * 86400) < 0",
             "1h",
             "warning",
-            "Prometheus's volume will be full within 4 days at the current rate: a full disk "
-            "stops alerting and Flagger's analysis.",
+            "Prometheus's volume will be full within 4 days at the trend of the last "
+            f"{disk_trend_hours(retention) // 24} days: a full disk stops alerting and Flagger's "
+            "analysis.",
             runbook,
         ),
         rule(

@@ -6,7 +6,7 @@ chains to an anchor; `linkerd check` warns below 60 days of validity. The contro
 issuer from Secret `linkerd-identity-issuer` (scheme kubernetes.io/tls), so no private key ever
 passes through Helm values. Each anchor generation has its own namespaced Issuer in `linkerd`, so
 only that namespace can obtain certificates under the mesh's root. Rotating the anchor is a
-sequence of `pulumi up` runs over trustAnchorGenerations and issuerAnchorGeneration (README).
+sequence of `pulumi up` runs over trustAnchorGenerations and issuerAnchorGeneration (docs/operations.md).
 """
 
 from __future__ import annotations

@@ -136,3 +136,24 @@ FLAGGER_CRDS = {
     )
     for version, digest in _FLAGGER_CRDS_SHA256.items()
 }
+
+# Helm chart archives (<chart>-<version>.tgz, as `helm pull` saves them), by chart and version:
+# the sha256 of the copies in ../shared/charts (its README names the upstream tag of each).
+# `pulumi up` does not read these (Helm releases fetch their chart themselves); the offline render
+# and its tests do (tests/chart_cache.py): every archive read from a cache or pulled from its
+# repository must have this digest. A new chart version needs its pin here, on purpose.
+CHART_ARCHIVE_SHA256 = {
+    ("cert-manager", "v1.21.1"): "1155142747fb1a27b7ca33fe82b5ee8825612f16c9c7dc2d91b9494ae7720971",
+    ("flagger", "1.44.0"): "a481dfeba35b4b048981d89f248a85051cad40ce76d33881c2719ddaabe127f7",
+    ("grafana", "12.11.1"): "98300b0f5ace9832950bd0f986de05236f31f0f1186a2716edc1dc7eefdd6a76",
+    ("linkerd-control-plane", "2026.8.3"): (
+        "c6eaa1202a5c6fa6ca6b8f4ab84a20e3e3b695e81ba2c30b88c6d39845f08dad"
+    ),
+    (
+        "linkerd-crds",
+        "2026.8.3",
+    ): "55e8bab1ee329a22de0025f79304b60d1a3fb4d7ef15fc2db12eb3e3093f93fe",
+    ("linkerd-viz", "2026.8.3"): "442693d9ce58e1bcf06aec7af82f46353789a344da954ca9caeaa21179e26679",
+    ("loadtester", "0.38.0"): "a8567926d48c6a7867fb2b91945921a93dccaa88ad1669dcb478e37693a71baf",
+    ("prometheus", "29.27.0"): "403afcd7020279e6f1426dc6ad3fc55b9259bbfc4962923c0d25fe2f4b5f683f",
+}

@@ -27,6 +27,7 @@ from stacks.pins import LOADTESTER
 from stacks.rollout_plan import plan, release_analysis
 from stacks.schema.delivery import DeliveryConfig
 from stacks.schema.service import ServiceConfig
+from stacks.schema.services import LOADTESTER_RELEASE
 from stacks.service_manifests import NamespaceManifests, ServiceManifests
 
 
@@ -155,7 +156,7 @@ class Services(pulumi.ComponentResource):
         tester = release(
             f"{name}-loadtester",
             chart=LOADTESTER,
-            release_name=service_manifests.LOADTESTER_RELEASE,
+            release_name=LOADTESTER_RELEASE,
             namespace=ns_name,
             values={
                 # Gate and rollback state lives in the pod's memory: one replica only.

@@ -33,7 +33,7 @@ ZRS_STORAGE_CLASS = "managed-csi-premium-zrs"
 PROMETHEUS_URL = f"http://{PROMETHEUS_RELEASE}-server.{NAMESPACE}.svc.cluster.local:80"
 
 
-# Prometheus's memory from the meshed pods it scrapes (README, "Prometheus sizing"): about 1,000
+# Prometheus's memory from the meshed pods it scrapes (docs/architecture.md, "Prometheus sizing"): about 1,000
 # active series per proxy once unused metrics are dropped at scrape time, at roughly 4 KiB each in
 # the head block, on top of Prometheus itself and the other jobs; the limit leaves room for
 # compaction and queries.
@@ -133,6 +133,7 @@ class Telemetry(pulumi.ComponentResource):
             canaries=args.canaries,
             persistent_volume_claim=PROMETHEUS_CLAIM if s.prometheus_persistence else None,
             storage_bytes=storage_mebibytes(s.prometheus_storage_size) * 1024**2,
+            retention=s.prometheus_retention,
         )
         alerting_rules = rules(args.anchor_expiries, watched, alerts.runbook_url)
         release(
@@ -188,6 +189,9 @@ class Telemetry(pulumi.ComponentResource):
             "http://localhost:3000 as admin (pulumi stack output grafanaAdminPassword --show-secrets)",
             "prometheus": f"kubectl -n {NAMESPACE} port-forward svc/{PROMETHEUS_RELEASE}-server 9090:80, "
             "then http://localhost:9090",
+            # The prometheus chart's alertmanager subchart: Service <release>-alertmanager, 9093.
+            "alertmanager": f"kubectl -n {NAMESPACE} port-forward svc/{PROMETHEUS_RELEASE}-alertmanager "
+            "9093:9093, then http://localhost:9093",
         }
         self.register_outputs(
             {"prometheus_url": self.prometheus_url, "dashboard_commands": self.dashboard_commands}

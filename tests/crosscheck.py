@@ -12,7 +12,8 @@ from urllib.parse import urlparse
 
 from stacks.analysis import RenderError, query_model, render_query
 from stacks.schema.delivery import flagger_seconds
-from stacks.service_manifests import LOADTESTER_RELEASE, NamespaceManifests, ServiceManifests
+from stacks.schema.services import LOADTESTER_RELEASE
+from stacks.service_manifests import NamespaceManifests, ServiceManifests
 
 # Which load-tester endpoint each kind of webhook must call.
 _WEBHOOK_PATHS = {

@@ -121,6 +121,8 @@ class Registration:
     retain_on_delete: bool = False
     deleted_with: str = ""
     urn: str = ""
+    aliases: list[str] = field(default_factory=list)
+    """The URNs the engine matches in the old state too (`aliases` option)."""
 
     def __str__(self) -> str:
         return f"{self.type} {self.name!r}"
@@ -292,9 +294,33 @@ class RecordingMonitor(mocks.MockMonitor):
                     retain_on_delete=request.retainOnDelete,
                     deleted_with=request.deletedWith,
                     urn=response.urn,
+                    aliases=_alias_urns(request, response.urn),
                 )
             )
         return response
+
+
+def _alias_urns(request: Any, urn: str) -> list[str]:
+    """Each alias as the URN the engine looks up: a spec's missing fields are the resource's own
+    (pulumi pkg/resource/deploy/step_generator.go collapseAliasToUrn; sdk/go/common/resource/
+    alias.go CreateURN)."""
+    stack_part, project = urn.split("::")[:2]
+    found = []
+    for alias in request.aliases:
+        if alias.WhichOneof("alias") == "urn":
+            found.append(alias.urn)
+            continue
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        type_, name = spec.type or request.type, spec.name or request.name
+        stack = spec.stack or stack_part.removeprefix("urn:pulumi:")
+        prefix = (
+            parent[: parent.rindex("::")] + "$"
+            if parent
+            else f"urn:pulumi:{stack}::{spec.project or project}::"
+        )
+        found.append(f"{prefix}{type_}::{name}")
+    return found
 
 
 def _unwrap(value: Any, path: str, secret_paths: set[str]) -> Any:
@@ -311,12 +337,12 @@ def _unwrap(value: Any, path: str, secret_paths: set[str]) -> Any:
 
 # A webhook URL as `pulumi config set --secret alertWebhookUrl` stores it.
 WEBHOOK_SECRETS = {"alertWebhookUrl": "https://hooks.slack.com/services/T000/B000/SECRETTOKEN"}
-# What a user must set before a stack's first `pulumi up` (README, "Prod"); the committed file
+# What a user must set before a stack's first `pulumi up` (docs/operations.md); the committed file
 # ships no made-up address range, so the program refuses prod without one.
 SET_BY_USER: dict[str, dict[str, Any]] = {
     "prod": {"apiServerAuthorizedIpRanges": ["203.0.113.0/24"], "alertReceiver": "slack"},
 }
-# ... and the secrets prod refuses to run without (`pulumi config set --secret`, README "Alerts").
+# ... and the secrets prod refuses to run without (`pulumi config set --secret`, docs/operations.md).
 RECEIVER_SECRETS = {
     "alertReceiverSecret": "https://hooks.slack.com/services/T000/B000/RECEIVERTOKEN",
     "deadMansSwitchUrl": "https://hc-ping.com/00000000-0000-0000-0000-00000000d5a1",

@@ -3,12 +3,14 @@ person and a dead man's switch; dev and local may say `none`, never by default."
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
+from stacks import schema
 from stacks.config import ConfigError
-from tests.harness import NAME, WEBHOOK_SECRETS, Run, run_program
+from tests.harness import NAME, WEBHOOK_SECRETS, Run, run_program, source
 
 
 def refusal(stack: str, overrides: dict[str, Any], secrets: dict[str, str] | None = None) -> str:
@@ -94,6 +96,27 @@ def test_a_malformed_credential_is_refused_without_showing_it(
 def test_a_runbook_address_with_a_section_is_refused() -> None:
     message = refusal("dev", {"runbookUrl": "docs/runbook.md#heartbeat"})
     assert "without a #section" in line(message, "runbookUrl")
+
+
+@pytest.mark.parametrize(
+    ("stack", "url", "warned"),
+    [
+        ("prod", "docs/runbook.md", True),
+        ("prod", "https://git.example.com/platform/-/blob/main/docs/runbook.md", False),
+        ("prod", "http://wiki.internal/runbook", False),
+        ("dev", "docs/runbook.md", False),
+    ],
+)
+def test_prod_warns_when_its_alerts_would_link_a_runbook_nobody_can_open(
+    stack: str, url: str, warned: bool
+) -> None:
+    """Warned, not refused: the alerts still fire; their link is what would not open."""
+    settings = schema.load_source(source(stack, {"runbookUrl": url}, today=date(2026, 9, 1)))
+    found = [w for w in settings.warnings if w.startswith("runbookUrl:")]
+    assert bool(found) is warned, settings.warnings
+    if warned:
+        assert "is not an http(s) address" in found[0]
+        assert "`pulumi config set runbookUrl https://" in found[0]
 
 
 def test_every_receiver_is_accepted_in_prod() -> None:

@@ -6,6 +6,16 @@ one the program renders for the stack (under the mocks of tests/harness.py), not
 Series are what the platform's scrape jobs produce (manifests/telemetry/prometheus-values.yaml):
 a crashing container keeps its pod IP, so its target reports `up` 0; a Pending pod has no IP and
 no target (prometheus v3.14.0 discovery/kubernetes/pod.go); a deleted Deployment has neither.
+
+The engine is promtool 2.42.0 from Debian's `prometheus` package (tests/promtool.py), while the
+platform runs Prometheus v3.14 (chart 29.27.0). What that means here: of the query changes
+Prometheus 3 made (its migration guide: ranges selected left-open, `.` in regexes matching
+newlines, `le` and `quantile` values normalised to floats, holt_winters renamed), only the first
+touches these rules (their regexes have no `.`, none reads `le` or `quantile`): 3.x leaves out a
+sample exactly at a window's start, 2.x keeps it, so no threshold sits on that one-sample edge.
+A rule using a function only 3.x knows would fail `promtool check rules` here, not pass unseen.
+Alertmanager's side is checked by amtool 0.25.0 (tests/test_alertmanager.py says what that
+version cannot read).
 """
 
 from __future__ import annotations
@@ -435,6 +445,96 @@ def test_a_filling_disk_is_predicted(runs: dict[str, Run]) -> None:
     verdict(runs["prod"], "PrometheusDiskFillingUp", Case(filling, "8h", expected))
     steady = volume(f"{30 * GIB}x600", 600)
     verdict(runs["prod"], "PrometheusDiskFillingUp", Case(steady, "8h", []))
+
+
+# prod: 15d retention on 50 GiB, retentionSize 80% (40 GiB): at the limit Prometheus writes
+# 40 GiB / 15 d, and deletes its oldest 18 h block (prometheus v3.14.0 block ranges, 15d / 10
+# caps them at 36 h: 2 h, 6 h, 18 h) each time the data passes retentionSize.
+WRITTEN_PER_DAY = 40 * GIB / 15
+BLOCK_HOURS = 18
+STEP_MINUTES = 5
+
+
+def sawtooth(days: int) -> str:
+    """Free space at retentionSize: 10 GiB (20% of the volume) plus one block's worth just after
+    a block went, falling at the write rate until the next one goes (promtool's `a-bxn`)."""
+    steps = BLOCK_HOURS * 60 // STEP_MINUTES
+    fall = round(WRITTEN_PER_DAY * STEP_MINUTES / 1440)
+    top = 10 * GIB + fall * steps
+    cycles = days * 24 // BLOCK_HOURS + 1
+    return " ".join(f"{top}-{fall}x{steps - 1}" for _ in range(cycles))
+
+
+def disk_case(available: str, days: int, eval_hours: list[int]) -> dict[str, Any]:
+    minutes = days * 1440 // STEP_MINUTES
+    return {
+        "interval": f"{STEP_MINUTES}m",
+        "input_series": [
+            series("kubelet_volume_stats_capacity_bytes", VOLUME, f"{50 * GIB}x{minutes}"),
+            series("kubelet_volume_stats_available_bytes", VOLUME, available),
+        ],
+        "promql_expr_test": [
+            {
+                "expr": 'ALERTS{alertname="PrometheusDiskFillingUp", alertstate="firing"}',
+                "eval_time": f"{hours}h",
+                "exp_samples": [],
+            }
+            for hours in eval_hours
+        ],
+    }
+
+
+def test_the_sawtooth_of_a_disk_at_its_retention_size_is_no_alarm(runs: dict[str, Run]) -> None:
+    """Each hour over a whole block's cycle, once two days of the sawtooth are in the window:
+    with a 6 h window the falling edge alone predicts a full disk every cycle."""
+    rules = {
+        "groups": [{"name": "disk", "rules": rules_named(runs["prod"], "PrometheusDiskFillingUp")}]
+    }
+    assert_rules_hold(
+        rules,
+        [disk_case(sawtooth(4), 4, list(range(50, 50 + BLOCK_HOURS + 1)))],
+        evaluation_interval=f"{STEP_MINUTES}m",
+    )
+
+
+def test_a_disk_that_really_fills_over_days_is_alerted(runs: dict[str, Run]) -> None:
+    """Retention not keeping up: 36 GiB free, 6 GiB more used every day, no block deleted."""
+    per_step = round(6 * GIB * STEP_MINUTES / 1440)
+    filling = f"{36 * GIB}-{per_step}x{4 * 1440 // STEP_MINUTES}"
+    case = disk_case(filling, 4, [72])
+    case["promql_expr_test"][0]["exp_samples"] = [
+        {
+            "labels": _alert_labels("PrometheusDiskFillingUp", severity="warning", **VOLUME),
+            "value": 1,
+        }
+    ]
+    rules = {
+        "groups": [{"name": "disk", "rules": rules_named(runs["prod"], "PrometheusDiskFillingUp")}]
+    }
+    assert_rules_hold(rules, [case], evaluation_interval=f"{STEP_MINUTES}m")
+
+
+@pytest.mark.parametrize(
+    ("retention", "window"), [("15d", "48h"), ("7d", "48h"), ("30d", "108h"), ("1y", "972h")]
+)
+def test_the_disk_trend_spans_two_of_the_largest_blocks(retention: str, window: str) -> None:
+    """30d retention compacts blocks up to 54 h (a tenth is 72 h): a 2-day window would again
+    see one falling edge."""
+    from stacks.alerts_health import disk_rules
+
+    (filling,) = [
+        r
+        for r in disk_rules("prometheus-server", 50 * GIB, retention, "docs/runbook.md")
+        if r["alert"] == "PrometheusDiskFillingUp"
+    ]
+    assert f"[{window}]" in filling["expr"]
+
+
+def _alert_labels(alert: str, **labels: str) -> str:
+    inner = ", ".join(
+        f'{k}="{v}"' for k, v in {"alertname": alert, "alertstate": "firing", **labels}.items()
+    )
+    return f"ALERTS{{{inner}}}"
 
 
 def test_an_almost_full_disk_is_alerted(runs: dict[str, Run]) -> None:

@@ -96,4 +96,4 @@ def test_ordinary_and_paraphrased_messages_are_not_diagnosed(message: str) -> No
 def test_advice_names_the_canary_and_the_command_to_run() -> None:
     known = diagnose(fe.sprintf(fe.WAITING_PROMOTION, "cart", "shop", "promotion-gate"))
     assert known is not None
-    assert "python -m canaryctl promote cart -n shop" in known.advice("shop", "cart")
+    assert "canaryctl promote cart -n shop" in known.advice("shop", "cart")

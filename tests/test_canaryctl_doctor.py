@@ -8,11 +8,11 @@ Every test runs on fixture stacks (tests/doctor_fakes.py), never on the user's s
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 
 from canaryctl.azure_rights import allowed
+from tests.console_script import canaryctl
 from tests.doctor_fakes import (
     CONTRIBUTOR,
     DEV,
@@ -77,7 +77,7 @@ def test_a_cli_without_the_deleted_with_replacement_cascade_fails(stacks):
     assert checks["pulumi"] == ("PASS", "3.260.0 at /fake/bin/pulumi", "")
 
 
-def test_python_m_canaryctl_doctor_without_any_tool(tmp_path):
+def test_the_canaryctl_command_doctor_without_any_tool(tmp_path):
     """As on a fresh machine: nothing on PATH, so every tool fails with its fix and exit is 3."""
     project(tmp_path, "dev", DEV)
     project(
@@ -91,7 +91,7 @@ def test_python_m_canaryctl_doctor_without_any_tool(tmp_path):
     )
     for stack in ("dev", "local"):
         result = subprocess.run(
-            [sys.executable, "-m", "canaryctl", "doctor", "--stack", stack],
+            canaryctl("doctor", "--stack", stack),
             cwd=tmp_path,
             env={"PATH": str(tmp_path), "HOME": str(tmp_path)},
             capture_output=True,

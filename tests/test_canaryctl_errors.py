@@ -78,7 +78,7 @@ def test_rejected_credentials(api, tmp_path, capsys):
 def test_unknown_canary(api, tmp_path, capsys):
     kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
     assert fails(capsys, "wait", "nope", "-n", "podinfo", "--kubeconfig", str(kubeconfig)) == (
-        f"no Canary podinfo/nope on {api.url}: `python -m canaryctl status` lists them all "
+        f"no Canary podinfo/nope on {api.url}: `canaryctl status` lists them all "
         "(pass -n NAMESPACE if it lives elsewhere)"
     )
 

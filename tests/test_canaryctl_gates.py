@@ -60,7 +60,7 @@ def test_abort_without_waiting_leaves_the_gate_open_and_says_how_to_close_it(api
     assert code == 0
     assert api.proxy_calls == [ProxyCall("podinfo", PROXY, "rollback/open", BODY)]
     assert "stays OPEN: while it is, every new release is rolled back at once" in out
-    assert "`python -m canaryctl reset podinfo -n podinfo`" in out
+    assert "`canaryctl reset podinfo -n podinfo`" in out
 
 
 def test_abort_times_out_with_2_and_the_gate_left_open(api, tmp_path, capsys):

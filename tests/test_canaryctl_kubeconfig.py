@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from canaryctl.cli import main
+from tests.console_script import canaryctl
 from tests.test_canaryctl_errors import fails, fake_pulumi
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,10 +141,10 @@ def test_exec_plugin_by_relative_path_resolves_next_to_the_kubeconfig(tmp_path, 
     assert message.startswith("./x, the exec plugin of context aks, is not on PATH: install it")
 
 
-def test_no_traceback_from_python_m_canaryctl(tmp_path):
+def test_no_traceback_from_the_canaryctl_command(tmp_path):
     path = write(tmp_path / "kubeconfig", kubeconfig(contexts=[{"name": "aks", "context": []}]))
     result = subprocess.run(
-        [sys.executable, "-m", "canaryctl", "wait", "podinfo", "--kubeconfig", path],
+        canaryctl("wait", "podinfo", "--kubeconfig", path),
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,9 +1,8 @@
-"""canaryctl status against the fake API server: the table, the events, and `python -m canaryctl`."""
+"""canaryctl status against the fake API server: the table, the events, and the installed command."""
 
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from canaryctl.cli import main
 from tests.canary_recordings import manual, rollback
+from tests.console_script import canaryctl
 from tests.fake_kube_api import FakeKubeApi, Frame
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,10 +85,11 @@ def test_no_canaries(tmp_path, capsys):
     assert (code, out) == (0, "No canaries in any namespace.\n")
 
 
-def test_python_m_canaryctl_runs_as_a_program(api, tmp_path):
+def test_the_installed_canaryctl_command_runs(api, tmp_path):
+    """`make install` puts `canaryctl` in venv/bin, the one form the README and docs use."""
     kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
     result = subprocess.run(
-        [sys.executable, "-m", "canaryctl", "status", "--kubeconfig", str(kubeconfig)],
+        canaryctl("status", "--kubeconfig", str(kubeconfig)),
         cwd=ROOT,
         capture_output=True,
         text=True,

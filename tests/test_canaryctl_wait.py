@@ -210,8 +210,7 @@ def test_manual_gate_times_out_with_the_promote_command(api, tmp_path, capsys):
     assert code == 2
     assert "then a manual promotion gate" in out.splitlines()[0]
     assert (
-        "waits at the promotion gate: approve it with `python -m canaryctl promote podinfo -n podinfo`"
-        in out
+        "waits at the promotion gate: approve it with `canaryctl promote podinfo -n podinfo`" in out
     )
 
 

@@ -26,6 +26,7 @@ AGENT_POOL = "azure-native:containerservice:AgentPool"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 MAINTENANCE = "azure-native:containerservice:MaintenanceConfiguration"
 GUARD = "platform:teardown:TeardownGuard"
+LOCK = "pulumi-python:dynamic/teardown:TeardownLock"
 REGISTRY = (
     "/subscriptions/00000000-0000-0000-0000-000000000099/resourceGroups/acr/providers/"
     "Microsoft.ContainerRegistry/registries/acmeshop"
@@ -232,10 +233,36 @@ def test_the_clusters_children_in_azure_go_with_it() -> None:
 def test_the_guard_depends_on_everything_and_is_protected_with_the_cluster() -> None:
     for stack, protected in (("dev", False), ("prod", True), ("local", False)):
         run = run_program(stack)
-        guard = run.one(GUARD)
+        guard, lock = run.one(GUARD), run.one(LOCK)
         assert guard.protect is protected, stack
+        # The lock is the guard's child (deleted before it), armed where the cluster is
+        # protected, and not protected itself: its refusal is what a destroy reports.
+        assert lock.parent == guard.urn and lock.inputs["armed"] is protected, stack
+        assert lock.protect is False, stack
         custom = {r.urn for r in run.resources if not r.type.startswith("platform:")}
-        assert custom <= set(guard.dependencies), f"{stack}: the guard is not deleted first"
+        assert custom - {lock.urn} <= set(guard.dependencies), f"{stack}: not deleted first"
+
+
+def test_allow_destroy_lifts_prods_protection_and_disarms_the_lock() -> None:
+    run = run_program("prod", {"allowDestroy": True})
+    protected = [str(r) for r in run.resources if r.protect]
+    assert protected == [], "nothing may stay protected: destroy would strand what goes with it"
+    assert run.one(LOCK).inputs["armed"] is False
+    # Elsewhere nothing is protected in the first place; the key changes nothing there.
+    assert not [r for r in run_program("dev", {"allowDestroy": True}).resources if r.protect]
+
+
+def test_allow_destroy_in_prod_is_warned_about_on_every_run() -> None:
+    pulumi.runtime.set_all_config(stack_config("prod", {"allowDestroy": True}))
+    reader = Reader(pulumi.Config(NAME))
+    s = read_aks(reader, NAME, "prod", "prod", date(2026, 9, 1))
+    assert s.protect is False
+    (warning,) = [w for w in reader.warnings if "allowDestroy" in w]
+    assert "`pulumi destroy` then deletes the whole stack" in warning
+    pulumi.runtime.set_all_config(stack_config("prod"))
+    reader = Reader(pulumi.Config(NAME))
+    assert read_aks(reader, NAME, "prod", "prod", date(2026, 9, 1)).protect is True
+    assert not [w for w in reader.warnings if "allowDestroy" in w]
 
 
 def _settings() -> ClusterConfig:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import yaml
 
 from stacks import pins
-from stacks.pins import FLAGGER_CRDS
-from tests.harness import ROOT, Run
+from stacks.components import pinned
+from stacks.pins import FLAGGER_CRDS, GATEWAY_API_CRDS
+from tests.harness import Run
 
 CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 
@@ -74,8 +75,8 @@ def test_flagger_waits_for_nothing_but_its_crds_and_the_mesh(stack_run: Run) -> 
 def test_the_gateway_api_crds_serve_the_httproute_version_flagger_writes() -> None:
     """Every Gateway API version the config accepts serves HTTPRoute v1beta1 (Flagger's v1beta1
     router writes gateway.networking.k8s.io/v1beta1, pkg/router/gateway_api_v1beta1.go)."""
-    copy = ROOT.parent / "shared" / "manifests" / "gateway-api-v1.2.1-standard"
-    crd = yaml.safe_load((copy / "gateway.networking.k8s.io_httproutes.yaml").read_text())
+    (httproutes,) = (f for f in GATEWAY_API_CRDS["v1.2.1"] if f.name.endswith("_httproutes.yaml"))
+    crd = yaml.safe_load(pinned.read_text(httproutes))
     served = {v["name"]: v["served"] for v in crd["spec"]["versions"]}
     assert served.get("v1beta1") is True, served
     assert pins.GATEWAY_API_RANGE[0] == (1, 2, 1)

@@ -11,25 +11,28 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from stacks.components.teardown import FORMER_GUARD_NAME, GUARD_NAME
 from stacks.schema.services import SERVICES_DIR_ENV
 from tests.harness import ROOT, Run, run_program
 from tests.lifecycle.aks import live_cluster
 from tests.lifecycle.engine import Res, State, changed_keys, destroy, ignoring, plan_update
 from tests.lifecycle.flagger import FINALIZER
-from tests.lifecycle.world import FOREIGN_NAMESPACES, World
+from tests.lifecycle.world import FOREIGN_NAMESPACES, World, dynamic_provider
 from tests.render_check import committed, render_stack
 
 SERVICES = {"podinfo": {"version": "6.14.1"}, "catalog": {"version": "6.14.1"}}
 RELEASED = {**SERVICES, "podinfo": {"version": "6.14.0"}}
 REMOVED = {"podinfo": {"version": "6.14.0"}}
 KEPT_ON_PURPOSE = ("CustomResourceDefinition",)
+GUARD = "platform:teardown:TeardownGuard"
+LOCK = "pulumi-python:dynamic/teardown:TeardownLock"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -81,6 +84,8 @@ def world(stack: str, run: Run) -> World:
 
 def replace_keys(old: Res, new: Res) -> list[str]:
     """What each provider's Diff calls a replacement (the keys this program can change)."""
+    if old.type == LOCK:  # its own provider's diff, as the dynamic provider host calls it
+        return list(dynamic_provider(new).diff(f"{old.name}-id", old.inputs, new.inputs).replaces)
     if old.type.startswith("kubernetes:"):
         a, b = old.inputs.get("metadata") or {}, new.inputs.get("metadata") or {}
         moved = [k for k in ("name", "namespace") if a.get(k) != b.get(k)]
@@ -199,21 +204,109 @@ def test_prod_destroy_stops_before_it_deletes_or_forgets_anything() -> None:
     run = stage("prod", services_of(REMOVED))
     w = world("prod", run)
     result = destroy(State.of(run), w.provider_delete)
-    # The preview stops at the guard; and with --skip-preview nothing is deleted or skipped.
-    assert "teardown-guard" in result.preview_error
-    assert [o.res.name for o in result.outcomes] == ["teardown-guard"]
+    # The preview stops at the guard, whose name says what to do.
+    assert f"{GUARD}::{GUARD_NAME} cannot be deleted" in result.preview_error
+    assert result.preview_error.count("cannot be deleted") == 1
+    # With --skip-preview the lock refuses first, alone: nothing is deleted or skipped.
+    ((lock, why),) = [(o.res, o.detail) for o in result.outcomes]
+    assert lock.type == LOCK and "`pulumi config set allowDestroy true`" in why
     assert {r.urn for r in result.left_in_state} == {r.urn for r in run.resources}
-    assert w.calls == [] and w.cluster.objects and w.azure
+    assert w.cluster.objects and len(w.azure) == len(
+        [r for r in run.resources if r.type.startswith("azure-native:")]
+    )
 
 
-def test_prod_destroy_after_unprotect_behaves_as_dev() -> None:
-    """`pulumi state unprotect --all`, then `pulumi destroy`, as the README says."""
+@pytest.mark.parametrize("continue_on_error", [False, True])
+def test_only_the_guard_unprotected_nothing_leaves_state(continue_on_error: bool) -> None:
+    """What the engine's message for the guard offers: `pulumi state unprotect <guard>`, then
+    `pulumi destroy` again (with --skip-preview, or the Automation API's destroy). The cluster
+    is still protected; the armed lock refuses before anything goes with the cluster."""
     run = stage("prod", services_of(REMOVED))
     w = world("prod", run)
-    state = State([dataclasses.replace(r, protect=False) for r in State.of(run).resources])
-    result = destroy(state, w.provider_delete)
+    state = _unprotected(run, lambda r: r.type == GUARD)
+    result = destroy(state, w.provider_delete, continue_on_error=continue_on_error)
+    assert not result.of("skipped"), "dropped from the state while still running"
+    assert not result.of("deleted") and not kubernetes_calls(w)
+    assert [o.res.type for o in result.errors] == [LOCK]
+    assert {r.urn for r in result.left_in_state} == {r.urn for r in run.resources}
+    # The preview (which calls no provider) now names the cluster: nothing happens there either.
+    assert "cluster-aks" in result.preview_error
+
+
+def test_unprotect_all_without_allow_destroy_still_stops_at_the_lock() -> None:
+    """`pulumi state unprotect --all` changes protect bits, not the lock's state: the lock
+    refuses and names the way that lifts both at once."""
+    run = stage("prod", services_of(REMOVED))
+    w = world("prod", run)
+    result = destroy(_unprotected(run, lambda r: True), w.provider_delete)
+    assert not result.preview_error, "the preview calls no provider: it shows the full delete"
+    ((lock, why),) = [(o.res, o.detail) for o in result.outcomes]
+    assert lock.type == LOCK and "then `pulumi up`" in why
+    assert w.calls == [f"delete {lock}"] and w.cluster.objects
+
+
+def test_prod_destroy_after_allow_destroy_and_up_behaves_as_dev() -> None:
+    """`pulumi config set allowDestroy true`, `pulumi up`, then `pulumi destroy`."""
+    before = stage("prod", services_of(REMOVED))
+    after = run_program("prod", {"services": REMOVED, "allowDestroy": True})
+    w = world("prod", before)
+    plan = plan_update(
+        State.of(before),
+        State.of(after),
+        replace_keys,
+        w.provider_delete,
+        generated=generated("prod", before),
+    )
+    # That `pulumi up` only disarms the lock (in place) and lifts the protect bits.
+    assert [(s.op, State.of(after).by_urn[s.urn].type) for s in plan.steps] == [("update", LOCK)]
+    assert not plan.deletes.outcomes and not plan.errors
+    result = destroy(State.of(after), w.provider_delete)
+    assert not result.preview_error
     assert not result.errors, [o.detail for o in result.errors]
+    assert not result.left_in_state
     assert kubernetes_calls(w) == [] and not w.azure
+
+
+def test_protecting_prod_again_re_arms_the_lock_in_place() -> None:
+    before = run_program("prod", {"services": REMOVED, "allowDestroy": True})
+    after = stage("prod", services_of(REMOVED))
+    w = world("prod", before)
+    plan = plan_update(
+        State.of(before),
+        State.of(after),
+        replace_keys,
+        w.provider_delete,
+        generated=generated("prod", after),
+    )
+    assert [(s.op, State.of(after).by_urn[s.urn].type) for s in plan.steps] == [("update", LOCK)]
+    assert w.calls == [], "a replacement would delete the lock"
+
+
+def test_a_stack_with_the_former_guard_takes_it_over_without_a_delete() -> None:
+    """Stacks deployed with the guard named teardown-guard and no lock: the alias renames it in
+    place (its delete would fail on its protection and stop `pulumi up`); the lock is created."""
+    now = stage("prod", services_of(REMOVED))
+    guard = next(r for r in State.of(now).resources if r.type == GUARD)
+    former = guard.urn.rsplit("::", 1)[0] + f"::{FORMER_GUARD_NAME}"
+    old = State(
+        [
+            dataclasses.replace(
+                r,
+                urn=former if r.urn == guard.urn else r.urn,
+                name=FORMER_GUARD_NAME if r.urn == guard.urn else r.name,
+                aliases=(),
+            )
+            for r in State.of(now).resources
+            if r.type != LOCK
+        ]
+    )
+    w = world("prod", now)
+    plan = plan_update(
+        old, State.of(now), replace_keys, w.provider_delete, generated=generated("prod", now)
+    )
+    assert ("rename", guard.urn) in [(s.op, s.urn) for s in plan.steps]
+    assert [State.of(now).by_urn[u].type for u in plan.ops("create")] == [LOCK]
+    assert not plan.ops("delete") and not plan.errors and w.calls == []
 
 
 # ---- the rules each fix rests on: the same walks fail without it ----
@@ -245,13 +338,11 @@ def test_background_deletion_would_need_flagger_alive_until_the_end() -> None:
 
 
 def test_without_deleted_with_a_prod_user_pool_drain_stops_at_pod_disruption_budgets() -> None:
-    run = stage("prod", services_of(REMOVED))
+    run = run_program("prod", {"services": REMOVED, "allowDestroy": True})
     w = world("prod", run)
     state = State(
         [
-            dataclasses.replace(
-                r, protect=False, deleted_with="" if "AgentPool" in r.type else r.deleted_with
-            )
+            dataclasses.replace(r, deleted_with="" if "AgentPool" in r.type else r.deleted_with)
             for r in State.of(run).resources
         ]
     )
@@ -262,11 +353,25 @@ def test_without_deleted_with_a_prod_user_pool_drain_stops_at_pod_disruption_bud
 
 def test_without_the_guard_a_protected_cluster_strands_everything_in_it() -> None:
     run = stage("prod", services_of(REMOVED))
-    state = State([r for r in State.of(run).resources if r.name != "teardown-guard"])
+    state = State([r for r in State.of(run).resources if r.type not in (GUARD, LOCK)])
     w = world("prod", run)
     result = destroy(state, w.provider_delete)
     dropped = result.of("skipped")
     assert dropped and all(r.deleted_with for r in dropped)
+    assert w.cluster.objects, "...while everything still runs"
+
+
+def test_a_guard_without_its_lock_strands_everything_once_unprotected_alone() -> None:
+    """The guard's protection alone: `pulumi state unprotect <guard>`, as the engine's message
+    offers, and the next `pulumi destroy --skip-preview` drops everything that goes with the
+    still-protected cluster from the state (isDeletedWith), then fails on the cluster."""
+    run = stage("prod", services_of(REMOVED))
+    w = world("prod", run)
+    state = _unprotected(run, lambda r: r.type == GUARD)
+    result = destroy(State([r for r in state.resources if r.type != LOCK]), w.provider_delete)
+    dropped = result.of("skipped")
+    assert len(dropped) > 50 and all(r.deleted_with for r in dropped)
+    assert [o.res.type for o in result.errors] == ["azure-native:containerservice:ManagedCluster"]
     assert w.cluster.objects, "...while everything still runs"
 
 
@@ -320,6 +425,13 @@ def _with_revert_on_deletion(run: Run) -> World:
                 spec = dict(r.inputs["spec"])
                 spec.pop("revertOnDeletion")
                 r.inputs = {**r.inputs, "spec": spec}
+
+
+def _unprotected(run: Run, which: Callable[[Res], bool]) -> State:
+    """The state after `pulumi state unprotect` of the resources `which` selects."""
+    return State(
+        [dataclasses.replace(r, protect=False) if which(r) else r for r in State.of(run).resources]
+    )
 
 
 def _foreign_untouched(w: World) -> None:

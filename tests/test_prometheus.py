@@ -34,7 +34,7 @@ def alert_rules(run: Run) -> list[dict]:
 def test_memory_follows_the_meshed_pods_the_stack_expects(runs: dict[str, Run]) -> None:
     for stack, pods in (("dev", 50), ("prod", 200)):
         resources = prometheus(runs[stack])["server"]["resources"]
-        request = 512 + 4 * pods  # MiB: README "Prometheus sizing"
+        request = 512 + 4 * pods  # MiB: docs/architecture.md "Prometheus sizing"
         assert resources["requests"]["memory"] == f"{request}Mi", stack
         assert resources["limits"]["memory"] == f"{2 * request}Mi", stack
     assert prometheus_memory_mib(1000) == 4512

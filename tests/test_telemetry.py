@@ -7,6 +7,7 @@ import re
 from stacks import analysis, telemetry
 from stacks.components.ownership import OWNER_LABEL, owner_id
 from tests.harness import Run
+from tests.helm_render import declared_releases, kube_version, render
 
 PROMETHEUS_URL = "http://prometheus-server.monitoring.svc.cluster.local:80"
 
@@ -200,12 +201,30 @@ def test_prod_viz_is_highly_available(runs: dict[str, Run]) -> None:
 
 def test_outputs_say_how_to_open_each_dashboard(stack_run: Run) -> None:
     commands = stack_run.outputs["openDashboards"]
-    assert set(commands) == {"linkerd", "grafana", "prometheus"}
+    assert set(commands) == {"linkerd", "grafana", "prometheus", "alertmanager"}
     grafana = stack_run.release("grafana").inputs
     assert f"-n {grafana['namespace']} port-forward svc/{grafana['name']} " in commands["grafana"]
     prometheus = stack_run.release("prometheus").inputs
     assert f"svc/{prometheus['name']}-server 9090:80" in commands["prometheus"]
     assert "-n linkerd-viz port-forward svc/web 8084:8084" in commands["linkerd"]
+
+
+def test_the_alertmanager_command_names_the_service_the_chart_renders(stack_run: Run) -> None:
+    """The port-forward reaches the Service and port the prometheus chart really renders."""
+    (release,) = [r for r in declared_releases(stack_run) if r.name == "prometheus"]
+    objects = render(release, kube_version(stack_run.stack)).objects
+    command = stack_run.outputs["openDashboards"]["alertmanager"]
+    match = re.search(r"-n (\S+) port-forward svc/(\S+) (\d+):(\d+)", command)
+    assert match, command
+    namespace, service, _, port = match.groups()
+    found = [
+        o
+        for o in objects
+        if o["kind"] == "Service"
+        and o["metadata"]["name"] == service
+        and int(port) in [p["port"] for p in o["spec"]["ports"]]
+    ]
+    assert found and release.namespace == namespace, f"no Service {service}:{port} in {namespace}"
 
 
 def test_prometheus_volume_is_zone_redundant_across_zones(runs: dict[str, Run]) -> None:

@@ -11,7 +11,7 @@ registered the program compares each with the running cluster (live.py):
 - dev carries it out as a replacement, announced in the preview: the cluster is deleted first
   (delete-before-replace: AKS names are unique, so a new cluster cannot be created beside the old
   one), then created anew, and every object in it with it (deleted_with, replaced by Pulumi CLI
-  3.260+, README "Tools").
+  3.260+, README "What you need").
 
 The cluster's own name and resource group are not compared: another name is another cluster
 (`clusterName`, `resourceGroupName`), which the engine replaces (dev) or refuses (prod, protect).

@@ -24,6 +24,10 @@ class PinnedFileError(Exception):
     """A pinned file could not be had with its pinned digest."""
 
 
+class NotCached(PinnedFileError):
+    """A pinned file is in neither the mirror nor the cache, and was not to be downloaded."""
+
+
 @dataclass(frozen=True)
 class PinnedFile:
     url: str
@@ -41,8 +45,11 @@ def cache_dir() -> Path:
     return Path(base) / "progressive-delivery" / "pinned"
 
 
-def read(pinned: PinnedFile) -> bytes:
-    """The file's bytes, verified against its pin (mirror, then cache, then one download)."""
+def read(pinned: PinnedFile, *, download: bool = True) -> bytes:
+    """The file's bytes, verified against its pin (mirror, then cache, then one download).
+
+    With `download=False` a file in neither the mirror nor the cache is an error, not a download
+    (the tests' offline check)."""
     mirror = os.environ.get(MIRROR_ENV)
     if mirror and (Path(mirror) / pinned.mirror_path).is_file():
         return _verified(pinned, (Path(mirror) / pinned.mirror_path).read_bytes(), "the mirror")
@@ -52,6 +59,11 @@ def read(pinned: PinnedFile) -> bytes:
         if hashlib.sha256(data).hexdigest() == pinned.sha256:
             return data
         cached.unlink()  # a damaged cache entry is fetched again
+    if not download:
+        raise NotCached(
+            f"{pinned.mirror_path} is in neither the mirror ({MIRROR_ENV}: {mirror or 'unset'}) "
+            f"nor this machine's cache ({cache_dir()})"
+        )
     data = _verified(pinned, _download(pinned), pinned.url)
     cached.parent.mkdir(parents=True, exist_ok=True)
     temporary = cached.with_suffix(".partial")

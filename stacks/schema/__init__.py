@@ -106,8 +106,10 @@ class Settings:
 
     @property
     def protect(self) -> bool:
-        """prod: what a failed or mistaken delete would strand is protected."""
-        return self.environment == "prod"
+        """prod, unless allowDestroy: what a failed or mistaken delete would strand is protected
+        (stacks/components/teardown.py)."""
+        allowed = self.cluster is not None and self.cluster.allow_destroy
+        return self.environment == "prod" and not allowed
 
     @property
     def zone_redundant_storage(self) -> bool:

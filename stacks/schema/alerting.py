@@ -78,7 +78,7 @@ class AlertingConfig(Section):
     runbook_url: str = setting(
         "docs/runbook.md",
         "Where people open docs/runbook.md (e.g. its address in your Git host); each alert's "
-        "runbook_url is this plus #<section>.",
+        "runbook_url is this plus #<section>. prod warns unless it is an http(s) address.",
         check=_runbook_url,
         allowed="a path or an http(s) address, without a #section",
     )
@@ -135,6 +135,14 @@ class AlertingConfig(Section):
         if kind == "none" and self.alert_receiver_secret is not None:
             rules.context.setdefault("warnings", []).append(
                 "alertReceiverSecret: is set, but alertReceiver is none: nothing reads it"
+            )
+        runbook = self.runbook_url
+        if prod and rules.valid("runbookUrl") and not runbook.startswith(("https://", "http://")):
+            rules.context.setdefault("warnings", []).append(
+                f"runbookUrl: {runbook!r} is not an http(s) address: prod's alerts link "
+                f"{runbook}#<alert>, which nobody paged in Slack, Teams or PagerDuty can open. Set "
+                "where people read the runbook, e.g. `pulumi config set runbookUrl "
+                "https://github.com/<org>/<repo>/blob/main/docs/runbook.md`."
             )
         if prod and rules.valid("deadMansSwitchUrl") and self.dead_mans_switch_url is None:
             rules.refuse(

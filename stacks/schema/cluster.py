@@ -270,6 +270,14 @@ class ClusterConfig(Section):
         "<rg>/providers/Microsoft.ContainerRegistry/registries/<name>",
         stacks=AKS_STACKS,
     )
+    allow_destroy: StrictBool = setting(
+        False,
+        "prod only: true lifts, at the next `pulumi up`, the protection of the cluster, its "
+        "resource group and the teardown guard (and disarms its lock), so `pulumi destroy` can "
+        "delete the stack; a create-only change then replaces the cluster. Warned about on every "
+        "run; set it back to false and run `pulumi up` to protect prod again.",
+        stacks=AKS_STACKS,
+    )
     kubelogin_mode: Literal["azurecli", "workloadidentity", "spn", "msi"] = setting(
         "azurecli",
         "How the exported kubeconfig logs in without a prompt.",
@@ -348,6 +356,13 @@ class ClusterConfig(Section):
         ):
             # Else AKS refuses the cluster (AvailabilityZoneNotSupported) after the group exists.
             rules.refuse(zones, list(self.availability_zones), wrong)
+        if prod and self.allow_destroy:
+            rules.context.setdefault("warnings", []).append(
+                "allowDestroy: true: this `pulumi up` lifts the protection of the cluster, its "
+                "resource group and the teardown guard; `pulumi destroy` then deletes the whole "
+                "stack, and a create-only change replaces the cluster. Set it back to false and "
+                "run `pulumi up` to protect it again."
+            )
         counts = ("autoscaling", "nodeCount", "nodeMinCount", "nodeMaxCount")
         if self.autoscaling and rules.valid(*counts):
             low, high = self.node_min_count, self.node_max_count

@@ -69,7 +69,8 @@ class MeshConfig(Section):
     trust_anchor_generations: tuple[int, ...] = setting(
         (1,),
         "Generations of the trust anchor that proxies trust, 1 or 2 entries (two only while "
-        "rotating), e.g. [1] or [1, 2].",
+        "rotating), e.g. [1] or [1, 2]; a rotation is a sequence of `pulumi up` runs "
+        '(docs/operations.md, "Rotate the trust anchor").',
         allowed="a non-empty list of whole numbers 1-1000: one generation, or two different "
         "ones while rotating, e.g. [1] or [1, 2]",
     )

@@ -33,7 +33,8 @@ class TelemetryConfig(Section):
     )
     meshed_pods: int = setting(
         50,
-        "How many meshed pods the cluster is expected to run; Prometheus's memory is sized from it.",
+        "How many meshed pods the cluster is expected to run; Prometheus's memory is sized from it "
+        '(docs/architecture.md, "Prometheus sizing").',
         unit="pods",
         ge=1,
         le=5000,

@@ -12,9 +12,16 @@ Read in pulumi/pulumi at master 1b5949891b (2026-08-21, after v3.259.0, with #23
   deletion (isDeletedWith on the set of planned deletes): no provider call; else the provider's
   Delete. Either way the resource leaves the state unless the step failed.
 - Failures (pkg/resource/deploy/step_executor.go cancelDueToError): the executor goes on after a
-  protect error (deleteProtectedError) and stops after any other; later antichains skip every
-  resource an errored one depends on, transitively (deployment_executor.go, erroredDeps via
-  TransitiveDependenciesOf: provider, dependencies, deletedWith, parents).
+  protect error (deleteProtectedError), and after any error with `--continue-on-error`
+  (ContinueOnError); else it stops. Later antichains skip every resource an errored one depends
+  on, transitively (deployment_executor.go, erroredDeps via TransitiveDependenciesOf: provider,
+  dependencies, deletedWith, parents).
+- Preview (DeleteStep.Apply with DryRun): the protect check runs, nothing after it (no provider
+  call); the executor and its erroredDeps are the same. `pulumi destroy` stops when the preview
+  reports an error (pkg/backend/apply.go PreviewThenPromptThenExecute), unless --skip-preview
+  (the Automation API's destroy always skips it).
+- Aliases (step_generator.go getOldResource): a registration is matched to an old resource by its
+  URN, then by each alias; an aliased old resource is the same resource, never deleted.
 - Replacement (step_generator.go continueStepsFromDiff): a protected resource cannot be replaced;
   delete-before-replace deletes, in reverse order, every dependent that must be replaced with it
   (calculateDependentReplacements: its provider or deletedWith target is replaced, or a property
@@ -58,6 +65,7 @@ class Res:
     delete_before_replace: bool
     inputs: dict[str, Any] = field(compare=False, hash=False)
     ignore_changes: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
 
     @staticmethod
     def of(r: Registration) -> Res:
@@ -75,6 +83,7 @@ class Res:
             delete_before_replace=r.delete_before_replace,
             inputs=r.inputs,
             ignore_changes=tuple(r.ignore_changes),
+            aliases=tuple(r.aliases),
         )
 
     def __str__(self) -> str:
@@ -166,7 +175,8 @@ class Outcome:
     res: Res
     action: str
     """"deleted" (the provider deleted it), "skipped" (deletedWith a planned delete), "retained",
-    "component", "protected" (error, resource kept) or "failed" (error, resource kept)."""
+    "component", "previewed" (a preview's step past the protect check), "protected" (error,
+    resource kept) or "failed" (error, resource kept)."""
     detail: str = ""
 
 
@@ -177,7 +187,8 @@ class Deletes:
     outcomes: list[Outcome] = field(default_factory=list)
     not_attempted: list[Res] = field(default_factory=list)
     preview_error: str = ""
-    """What a preview reports; `pulumi destroy` without --skip-preview stops there."""
+    """What the preview reports; `pulumi destroy` without --skip-preview stops there, and the
+    outcomes are those of `pulumi destroy --skip-preview`."""
 
     def of(self, action: str) -> list[Res]:
         return [o.res for o in self.outcomes if o.action == action]
@@ -200,9 +211,13 @@ def run_deletes(
     condemned: list[Res],
     provider_delete: ProviderDelete,
     replacing: bool | set[str] = False,
+    *,
+    dry_run: bool = False,
+    continue_on_error: bool = False,
 ) -> Deletes:
     """The delete steps of `condemned` as the engine schedules and executes them; `replacing`:
-    all of them, or these URNs, are old instances of replaced resources (no protect check)."""
+    all of them, or these URNs, are old instances of replaced resources (no protect check);
+    `dry_run`: a preview; `continue_on_error`: `--continue-on-error`."""
     planned = {r.urn for r in condemned}
 
     def is_replacing(res: Res) -> bool:
@@ -219,14 +234,12 @@ def run_deletes(
             if res.urn in errored:
                 result.not_attempted.append(res)
                 continue
-            outcome = _apply(res, planned, provider_delete, is_replacing(res))
+            outcome = _apply(res, planned, provider_delete, is_replacing(res), dry_run)
             result.outcomes.append(outcome)
             if outcome.action in ("protected", "failed"):
                 errored |= state.transitive_dependencies(res.urn)
-                if outcome.action == "failed":
+                if outcome.action == "failed" and not continue_on_error:
                     stopped = True  # cancelDueToError: only protect errors are gone past
-    # A preview runs DeleteStep.Apply too (the protect check comes before its DryRun branch):
-    # it reports the same protect errors, and `pulumi destroy` stops there.
     result.preview_error = "; ".join(
         f"resource {o.res.urn} cannot be deleted because it is protected"
         for o in result.outcomes
@@ -236,10 +249,16 @@ def run_deletes(
 
 
 def _apply(
-    res: Res, planned: set[str], provider_delete: ProviderDelete, replacing: bool
+    res: Res,
+    planned: set[str],
+    provider_delete: ProviderDelete,
+    replacing: bool,
+    dry_run: bool = False,
 ) -> Outcome:
     if res.protect and not replacing:
         return Outcome(res, "protected", "cannot be deleted because it is protected")
+    if dry_run:
+        return Outcome(res, "previewed")
     if res.retain_on_delete:
         return Outcome(res, "retained")
     if res.deleted_with and res.deleted_with in planned:
@@ -250,8 +269,16 @@ def _apply(
     return Outcome(res, "failed", error) if error else Outcome(res, "deleted")
 
 
-def destroy(state: State, provider_delete: ProviderDelete) -> Deletes:
-    return run_deletes(state, state.resources, provider_delete)
+def destroy(
+    state: State, provider_delete: ProviderDelete, *, continue_on_error: bool = False
+) -> Deletes:
+    """`pulumi destroy`: its preview's error, and what `--skip-preview` would do."""
+    preview = run_deletes(state, state.resources, provider_delete, dry_run=True)
+    result = run_deletes(
+        state, state.resources, provider_delete, continue_on_error=continue_on_error
+    )
+    result.preview_error = preview.preview_error
+    return result
 
 
 # ---- updates: what `pulumi up` plans between two runs of the program ----
@@ -314,11 +341,17 @@ def plan_update(
     plan = Plan()
     replaced: set[str] = set()
     dbr_deleted: set[str] = set()
+    aliased: set[str] = set()
     for res in new.resources:
         before = old.by_urn.get(res.urn)
         if before is None:
-            plan.steps.append(Step("create", res.urn))
-            continue
+            alias = next((a for a in res.aliases if a in old.by_urn and a not in aliased), "")
+            if not alias:
+                plan.steps.append(Step("create", res.urn))
+                continue
+            aliased.add(alias)
+            before = old.by_urn[alias]
+            plan.steps.append(Step("rename", res.urn, f"from {alias}"))
         if res.urn in dbr_deleted:
             plan.steps.append(Step("create-replacement", res.urn, "deleted before its replacement"))
             continue
@@ -357,7 +390,7 @@ def plan_update(
             plan.steps.append(Step("update", res.urn, ", ".join(changed_keys(before, res))))
     # Deletes last: what the program no longer registers, and the replaced resources' old
     # instances (create-before-delete).
-    gone = [r for r in old.resources if r.urn not in new.by_urn]
+    gone = [r for r in old.resources if r.urn not in new.by_urn and r.urn not in aliased]
     old_replaced = [old.by_urn[s.urn] for s in plan.steps if s.op == "delete-replaced (later)"]
     outcome = run_deletes(
         old, [*gone, *old_replaced], provider_delete, replacing={r.urn for r in old_replaced}

@@ -15,13 +15,20 @@ does for the engine's Delete (engine.py):
   (azureClientImpl.Delete accepts 404); deleting the only untainted pool of a running cluster
   drains it, which PodDisruptionBudgets stop when nothing can take the pods (AKS "Delete a node
   pool"; the API version used has no ignore-PDB option).
-- Everything else (tls, random, the dynamic waits) has nothing to delete outside the state.
+- pulumi-python dynamic resources: what the dynamic provider host does (pulumi sdk/python
+  pulumi/dynamic/__main__.py Delete): the provider serialized in the resource's state, loaded with
+  dill, is asked to delete; an exception is the step's error. The teardown lock refuses while
+  armed; the waits have nothing to delete.
+- Everything else (tls, random) has nothing to delete outside the state.
 """
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any
+
+import dill  # type: ignore[import-untyped]
 
 from tests.harness import HELM_RELEASE, Run
 from tests.lifecycle.engine import Res
@@ -35,6 +42,8 @@ RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 FOREIGN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "team-a")
 NOT_IN_CLUSTER = ("kubernetes:helm.sh/v3:Release", "pulumi:providers:kubernetes")
 PATCH_SUFFIX = "Patch"
+DYNAMIC = "pulumi-python:dynamic"
+PROVIDER_KEY = "__provider"  # pulumi/dynamic/__main__.py
 
 
 @dataclass
@@ -86,6 +95,8 @@ class World:
         self.calls.append(f"delete {res}")
         if res.type.startswith("azure-native:"):
             return self._azure_delete(res)
+        if res.type.startswith(DYNAMIC):
+            return _dynamic_delete(res)
         if res.type == HELM_RELEASE or _in_cluster(res.type):
             if self.cluster_gone:
                 return f"{res}: the cluster is gone; the delete would wait on nothing"
@@ -130,6 +141,24 @@ class World:
 
     def created_by(self, origin: str) -> list[Obj]:
         return [o for o in self.cluster.objects.values() if o.created_by == origin]
+
+
+def dynamic_provider(res: Res) -> Any:
+    """The provider a dynamic resource carries, loaded as the dynamic provider host loads it
+    (pulumi/dynamic/__main__.py get_provider)."""
+    return dill.loads(base64.b64decode(res.inputs[PROVIDER_KEY]))
+
+
+def _dynamic_delete(res: Res) -> str | None:
+    """The dynamic provider host's Delete. The state's outputs are what `create` returned: the
+    program's dynamic resources return their inputs' keys, which the registration holds."""
+    provider = dynamic_provider(res)
+    props = {k: v for k, v in res.inputs.items() if k != PROVIDER_KEY}
+    try:
+        provider.delete(f"{res.name}-id", props)
+    except Exception as error:  # the host turns any exception into the step's error
+        return f"{res}: {error}"
+    return None
 
 
 def _in_cluster(type_: str) -> bool:
