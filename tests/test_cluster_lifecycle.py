@@ -253,16 +253,13 @@ def test_allow_destroy_lifts_prods_protection_and_disarms_the_lock() -> None:
 
 
 def test_allow_destroy_in_prod_is_warned_about_on_every_run() -> None:
-    pulumi.runtime.set_all_config(stack_config("prod", {"allowDestroy": True}))
-    reader = Reader(pulumi.Config(NAME))
-    s = read_aks(reader, NAME, "prod", "prod", date(2026, 9, 1))
-    assert s.protect is False
-    (warning,) = [w for w in reader.warnings if "allowDestroy" in w]
+    allowed = load_source(source("prod", {"allowDestroy": True}, today=date(2026, 9, 1)))
+    assert allowed.protect is False
+    (warning,) = [w for w in allowed.warnings if "allowDestroy" in w]
     assert "`pulumi destroy` then deletes the whole stack" in warning
-    pulumi.runtime.set_all_config(stack_config("prod"))
-    reader = Reader(pulumi.Config(NAME))
-    assert read_aks(reader, NAME, "prod", "prod", date(2026, 9, 1)).protect is True
-    assert not [w for w in reader.warnings if "allowDestroy" in w]
+    protected = load_source(source("prod", today=date(2026, 9, 1)))
+    assert protected.protect is True
+    assert not [w for w in protected.warnings if "allowDestroy" in w]
 
 
 def _settings() -> ClusterConfig:

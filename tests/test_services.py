@@ -15,8 +15,7 @@ import yaml
 
 from stacks.components.ownership import OWNER_LABEL, owner_id
 from stacks.config import ConfigError
-from stacks.schema.services import SERVICES_DIR_ENV
-from stacks.schema.services import LOADTESTER_APP, LOADTESTER_RELEASE
+from stacks.schema.services import LOADTESTER_APP, LOADTESTER_RELEASE, SERVICES_DIR_ENV
 from tests.harness import KUBELET_OBJECT_ID, NAME, ROOT, Registration, Run, run_program
 from tests.render_check import check, committed, render_stack
 from tests.schema_check import problems, target_versions
