@@ -2,15 +2,16 @@
 
 import pulumi
 
-from stacks import config, existing_objects, services
-from stacks.cluster import AksCluster, AksClusterArgs, create_only, live
+from stacks import config
+from stacks.cluster import AksCluster, AksClusterArgs, create_only, existing_objects, live
+from stacks.cluster.existing import ExistingCluster, ExistingClusterArgs
 from stacks.components.ownership import owned_by, owner_id
 from stacks.components.teardown import GUARD_NAME, TeardownGuard, deleted_with
 from stacks.delivery import Delivery, DeliveryArgs
-from stacks.existing_cluster import ExistingCluster, ExistingClusterArgs
-from stacks.mesh import Mesh, MeshArgs
-from stacks.services import Services, ServicesArgs
-from stacks.telemetry import PROMETHEUS_URL, Telemetry, TelemetryArgs
+from stacks.mesh.layer import Mesh, MeshArgs
+from stacks.services import layer as services
+from stacks.services.layer import Services, ServicesArgs
+from stacks.telemetry.layer import PROMETHEUS_URL, Telemetry, TelemetryArgs
 
 # 0. Everything is checked before anything is created: config values, then the services' names.
 settings = config.load()

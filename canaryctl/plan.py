@@ -10,9 +10,9 @@ from typing import TextIO
 from canaryctl.errors import OK, CanaryctlError
 from canaryctl.project import project_root, stack_settings
 from canaryctl.timefmt import clock
-from stacks.rollout_plan import RolloutPlan, plan, release_analysis
 from stacks.schema.delivery import flagger_duration
 from stacks.schema.service import ServiceConfig
+from stacks.services.rollout_plan import RolloutPlan, plan, release_analysis
 
 STRATEGY_NAMES = {"canary": "canary", "abTesting": "A/B testing", "blueGreen": "blue/green"}
 

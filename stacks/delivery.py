@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from stacks.components.crds import apply_crds
-from stacks.helm import release
+from stacks.components.helm import release
 from stacks.pins import FLAGGER, FLAGGER_CRDS
 from stacks.schema.delivery import DeliveryConfig
 

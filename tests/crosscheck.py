@@ -10,10 +10,10 @@ import re
 from typing import Any
 from urllib.parse import urlparse
 
-from stacks.analysis import RenderError, query_model, render_query
 from stacks.schema.delivery import flagger_seconds
 from stacks.schema.services import LOADTESTER_RELEASE
-from stacks.service_manifests import NamespaceManifests, ServiceManifests
+from stacks.services.analysis import RenderError, query_model, render_query
+from stacks.services.manifests import NamespaceManifests, ServiceManifests
 
 # Which load-tester endpoint each kind of webhook must call.
 _WEBHOOK_PATHS = {
@@ -137,7 +137,7 @@ def _query(canary: dict[str, Any], metric: dict[str, Any], template: dict[str, A
 
 
 def _load_problems(spec: dict[str, Any]) -> list[str]:
-    """Load commands fit Flagger's schedule and the load tester's skip rule (stacks/analysis.py):
+    """Load commands fit Flagger's schedule and the load tester's skip rule (stacks/services/analysis.py):
     each ends within one interval, and each starts as pre-rollout too."""
     found = []
     analysis = spec["analysis"]

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from stacks.service_manifests import render
-from stacks.telemetry import PROMETHEUS_URL
+from stacks.services.manifests import render
+from stacks.telemetry.layer import PROMETHEUS_URL
 from tests.fake_prometheus import FakePrometheus
 from tests.services_fixture import podinfo
 
@@ -145,7 +145,7 @@ class FakeKubeApi:
         manual_promotion: bool = False,
         step_weight: int = 10,
     ) -> None:
-        """A Canary as the platform renders it (stacks/service_manifests.py), replaying `frames`."""
+        """A Canary as the platform renders it (stacks/services/manifests.py), replaying `frames`."""
         settings = podinfo(
             namespace=namespace,
             interval_seconds=60,

@@ -20,9 +20,9 @@ from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from stacks import existing_objects
+from stacks.cluster import existing_objects
+from stacks.cluster.existing_objects import Found, Inventory, Wanted
 from stacks.components.pinned import MIRROR_ENV
-from stacks.existing_objects import Found, Inventory, Wanted
 from stacks.schema import Source, files
 from stacks.schema.cluster import LocalClusterConfig
 from tests.fake_tls import provider_state

@@ -7,10 +7,10 @@ import copy
 
 import pytest
 
-from stacks import analysis
-from stacks.analysis import RenderError, load_coverage, query_model, render_query
-from stacks.service_manifests import render, render_namespace
-from stacks.telemetry import PROMETHEUS_URL
+from stacks.services import analysis
+from stacks.services.analysis import RenderError, load_coverage, query_model, render_query
+from stacks.services.manifests import render, render_namespace
+from stacks.telemetry.layer import PROMETHEUS_URL
 from tests import crosscheck
 from tests.services_fixture import podinfo
 

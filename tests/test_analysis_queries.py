@@ -14,10 +14,10 @@ import re
 
 import pytest
 
-from stacks.analysis import query_model, render_query
-from stacks.dashboards import CANARY_DASHBOARD
-from stacks.service_manifests import render, render_namespace
-from stacks.telemetry import PROMETHEUS_URL
+from stacks.services.analysis import query_model, render_query
+from stacks.services.manifests import render, render_namespace
+from stacks.telemetry.dashboards import CANARY_DASHBOARD
+from stacks.telemetry.layer import PROMETHEUS_URL
 from tests import linkerd_series as ls
 from tests.promtool import assert_rules_hold, check_rules, holds
 from tests.services_fixture import podinfo

@@ -41,7 +41,7 @@ def test_dev_plan_meets_the_fast_feedback_targets(capsys, monkeypatch):
     assert "Promotion: 2:40 after Flagger notices the release" in out
     assert "Rollback: 1:00 after the first failed check; 1:40 after the start" in text
     assert "promotion gate" not in out
-    # The load feeding the checks, as it really falls into the windows (stacks/analysis.py).
+    # The load feeding the checks, as it really falls into the windows (stacks/services/analysis.py).
     assert (
         "Load starts with the pre-rollout checks, one run before the first analysis, and runs "
         "18 s of every 20 s run (the load tester skips a command that still runs): the first "

@@ -70,7 +70,7 @@ def test_default_timeout_comes_from_the_live_analysis_settings(api, tmp_path, ca
     api.add_canary(promotion())
     _, out, _ = wait(api, tmp_path, capsys)
     # 1m to notice + 600 s deadline + slowest promotion ((5+3) runs + 4 failed checks on the
-    # way, stacks/rollout_plan.py) + 1m = 24 min.
+    # way, stacks/services/rollout_plan.py) + 1m = 24 min.
     intro = out.splitlines()[0]
     assert "5 steps to 50% every 1:00" in intro
     assert "promotion planned ~8:00" in intro

@@ -274,7 +274,7 @@ def test_a_minor_past_aks_standard_support_warns_with_its_end_date() -> None:
 
 
 def test_default_names_are_derived_validly_from_any_stack_name() -> None:
-    from stacks import azure_names
+    from stacks.schema import azure_names
 
     for stack in ("dev", "feature_x.v2", "a" * 80, "x..y"):
         cluster = azure_names.default_cluster_name(stack)
@@ -288,7 +288,12 @@ def test_default_names_are_derived_validly_from_any_stack_name() -> None:
 
 
 def test_the_zone_table_covers_exactly_the_region_table() -> None:
-    from stacks.azure_regions import GEOGRAPHY, PUBLIC_REGIONS, REGIONS_WITH_ZONES, zone_problem
+    from stacks.schema.azure_regions import (
+        GEOGRAPHY,
+        PUBLIC_REGIONS,
+        REGIONS_WITH_ZONES,
+        zone_problem,
+    )
 
     assert REGIONS_WITH_ZONES < PUBLIC_REGIONS == set(GEOGRAPHY)
     for region in PUBLIC_REGIONS - REGIONS_WITH_ZONES:

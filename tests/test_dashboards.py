@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from stacks import dashboards, pins
+from stacks import pins
 from stacks.components import pinned
 from stacks.components.pinned import PinnedFile, PinnedFileError
-from stacks.metrics import problems
+from stacks.telemetry import dashboards
+from stacks.telemetry.metrics import problems
 from tests.harness import Run
 from tests.render_check import committed
 

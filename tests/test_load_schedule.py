@@ -8,11 +8,11 @@ import re
 
 import pytest
 
-from stacks import analysis
-from stacks.analysis import query_model, render_query
 from stacks.schema.delivery import flagger_seconds
-from stacks.service_manifests import render, render_namespace
-from stacks.telemetry import PROMETHEUS_URL
+from stacks.services import analysis
+from stacks.services.analysis import query_model, render_query
+from stacks.services.manifests import render, render_namespace
+from stacks.telemetry.layer import PROMETHEUS_URL
 from tests import linkerd_series as ls
 from tests import load_schedule as model
 from tests.promtool import measure

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from stacks.manifests import MANIFESTS
-from stacks.metrics import problems
-from stacks.telemetry import prometheus_memory_mib
+from stacks.telemetry.layer import prometheus_memory_mib
+from stacks.telemetry.metrics import problems
 from tests.harness import Run, run_program
 from tests.metric_usage import (
     dashboard_queries,

@@ -1026,7 +1026,7 @@ def test_the_volume_minimum_is_configurable_and_checked() -> None:
 
 
 def test_the_volume_minimum_follows_the_load_generator_it_is_sized_from() -> None:
-    # Half of what the canary's own generator guarantees in the leanest window (stacks/analysis.py):
+    # Half of what the canary's own generator guarantees in the leanest window (stacks/services/analysis.py):
     # 10 requests/s with 2 workers at a 500 ms SLO sustain only 4/s, so the default drops.
     def minimum(**load: Any) -> int:
         run = run_program("dev", {"services": {"podinfo": {"version": "6.14.1", "loadTest": load}}})

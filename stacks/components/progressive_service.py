@@ -15,9 +15,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from stacks.components.secret import secret_output
-from stacks.rollout_plan import plan, release_analysis
 from stacks.schema.service import ServiceConfig
-from stacks.service_manifests import ServiceManifests
+from stacks.services.manifests import ServiceManifests
+from stacks.services.rollout_plan import plan, release_analysis
 
 # Pulumi must not wait for the target to become ready: Flagger scales it to zero between releases.
 _SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}

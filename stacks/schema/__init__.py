@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from stacks import azure_names
+from stacks.schema import azure_names
 from stacks.schema import services as service_config
 from stacks.schema.alerting import AlertingConfig
 from stacks.schema.base import ALL_STACKS, Section, meta, setting

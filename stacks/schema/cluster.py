@@ -11,9 +11,9 @@ from typing import Any, Literal
 
 from pydantic import StrictBool, ValidationInfo, field_validator, model_validator
 
-from stacks import azure_names as names
-from stacks import versions
-from stacks.azure_regions import region_problem, zone_problem
+from stacks.schema import azure_names as names
+from stacks.schema import kubernetes_versions as versions
+from stacks.schema.azure_regions import region_problem, zone_problem
 from stacks.schema.base import AKS_STACKS, Section, setting
 from stacks.schema.problems import Rules
 

@@ -8,9 +8,9 @@ from urllib.parse import urlparse
 
 from pydantic import SecretStr, StrictBool, ValidationInfo, field_validator, model_validator
 
-from stacks.analysis import SCRAPE_INTERVAL_SECONDS
 from stacks.schema.base import Section, refuse, setting
 from stacks.schema.problems import Rules
+from stacks.services.analysis import SCRAPE_INTERVAL_SECONDS
 
 # Flagger's CRD accepts durations of seconds or minutes only (pattern ^[0-9]+(m|s)).
 FLAGGER_DURATION = re.compile(r"^([1-9]\d*)(s|m)$")

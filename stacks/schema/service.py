@@ -380,7 +380,7 @@ class Release(Section):
 
 
 BUILT_IN_CHECKS = ("request-volume", "success-rate", "latency")
-"""The checks every Canary runs first, in this order (stacks/analysis.py says why volume first)."""
+"""The checks every Canary runs first, in this order (stacks/services/analysis.py says why volume first)."""
 CHECK_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
 SLO_MOVED = (
     "checks (slo moved in this release, docs/changelog.md): slo.successRate is "
@@ -664,8 +664,9 @@ class ServiceConfig(Section):
 
     def _query_problem(self, check: Check) -> str | None:
         """What Flagger or Prometheus would refuse in a custom query, rendered with this
-        service's values (stacks/analysis.py renders as Flagger v1.44.0 does)."""
-        from stacks import analysis, metrics
+        service's values (stacks/services/analysis.py renders as Flagger v1.44.0 does)."""
+        from stacks.services import analysis
+        from stacks.telemetry import metrics
 
         model = {
             "name": self.name,
@@ -692,8 +693,8 @@ class ServiceConfig(Section):
     @property
     def load_concurrency(self) -> int:
         """Workers of each load generator: as declared, or enough to keep the rate at the
-        latency check's maximum (stacks/analysis.py default_concurrency)."""
-        from stacks import analysis
+        latency check's maximum (stacks/services/analysis.py default_concurrency)."""
+        from stacks.services import analysis
 
         if self.load_test.concurrency is not None:
             return self.load_test.concurrency
@@ -706,8 +707,8 @@ class ServiceConfig(Section):
     @property
     def min_requests(self) -> int:
         """The request-volume check's minimum per window: as declared, or half of what the
-        canary's own load generator guarantees (stacks/analysis.py default_min_requests)."""
-        from stacks import analysis
+        canary's own load generator guarantees (stacks/services/analysis.py default_min_requests)."""
+        from stacks.services import analysis
 
         declared = self.checks["request-volume"].min
         if declared is not None:

@@ -10,19 +10,19 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from stacks.alertmanager import SECRET_NAME as RECEIVERS_SECRET
-from stacks.alertmanager import alertmanager_values, secret_data
-from stacks.alerts import CANARY_PHASE_METRIC, CANARY_PHASES, CanaryWatch, Watched, rules
+from stacks.components.helm import release
 from stacks.components.secret import secret_output
-from stacks.dashboards import dashboard_config_maps
-from stacks.helm import release
-from stacks.linkerd_viz import NAMESPACE as VIZ_NAMESPACE
-from stacks.linkerd_viz import linkerd_viz
 from stacks.manifests import load_one
 from stacks.pins import GRAFANA, PROMETHEUS
 from stacks.schema.alerting import AlertingConfig
 from stacks.schema.mesh import MeshConfig
 from stacks.schema.telemetry import TelemetryConfig
+from stacks.telemetry.alertmanager import SECRET_NAME as RECEIVERS_SECRET
+from stacks.telemetry.alertmanager import alertmanager_values, secret_data
+from stacks.telemetry.alerts import CANARY_PHASE_METRIC, CANARY_PHASES, CanaryWatch, Watched, rules
+from stacks.telemetry.dashboards import dashboard_config_maps
+from stacks.telemetry.linkerd_viz import NAMESPACE as VIZ_NAMESPACE
+from stacks.telemetry.linkerd_viz import linkerd_viz
 
 NAMESPACE = "monitoring"
 PROMETHEUS_RELEASE = "prometheus"
@@ -93,7 +93,7 @@ class Telemetry(pulumi.ComponentResource):
                 name=NAMESPACE, labels={"config.linkerd.io/admission-webhooks": "disabled"}
             ),
             # Always the stack's own (a `monitoring` it did not create is refused before anything
-            # is created, stacks/existing_objects.py), so destroy deletes it, and with it what
+            # is created, stacks/cluster/existing_objects.py), so destroy deletes it, and with it what
             # the charts leave behind: Alertmanager's volume claim (a StatefulSet's claims
             # outlive it) and cert-manager's Secrets.
             opts=child,
@@ -117,7 +117,7 @@ class Telemetry(pulumi.ComponentResource):
             secret_output(alerts.alert_receiver_secret), secret_output(alerts.dead_mans_switch_url)
         )
         if credentials:
-            # Alertmanager reads each credential from this Secret's files (stacks/alertmanager.py).
+            # Alertmanager reads each credential from this Secret's files (stacks/telemetry/alertmanager.py).
             needs.append(
                 k8s.core.v1.Secret(
                     f"{name}-alertmanager-receivers",

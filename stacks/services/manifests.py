@@ -14,11 +14,11 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from stacks.analysis import VERSION_LABEL, load_seconds, version_label
 from stacks.manifests import load_documents, load_one
 from stacks.schema.delivery import flagger_duration
 from stacks.schema.service import BUILT_IN_CHECKS, Check, Release, ServiceConfig
 from stacks.schema.services import LOADTESTER_RELEASE, PLATFORM_ALERTS
+from stacks.services.analysis import VERSION_LABEL, load_seconds, version_label
 
 RETRY_ANNOTATION = "progressive-delivery/retry"
 # podinfo's own fault injection, to watch a release fail and roll back.
@@ -250,7 +250,7 @@ def _webhooks(s: ServiceConfig) -> list[dict[str, Any]]:
     """The load tester runs every cmd through a shell (v1.44.0 pkg/loadtester/task_shell.go:52,
     `sh -c`; bash for type bash): each URL and header is shell-quoted, never pasted in.
 
-    Each load command runs a little less than one interval (stacks/analysis.py load_seconds):
+    Each load command runs a little less than one interval (stacks/services/analysis.py load_seconds):
     Flagger calls it again at every run, and the load tester skips a command that is still
     running (pkg/loadtester/runner.go), so a longer one would leave every other window without
     load. It is also a pre-rollout task, one run before the first analysis, so that window has

@@ -17,7 +17,7 @@ A failed check adds one to failedChecks and ends the run without advancing (:455
 (never reset by a passing check) is compared `>= threshold` at the start of the next run, which
 rolls back (:430-440). Pod start-up, the primary's rolling update and webhook run time come on top.
 The load that feeds the checks starts in run 2 (pre-rollout) and restarts each run; how much of
-each query window it fills is stacks/analysis.py's load_coverage.
+each query window it fills is stacks/services/analysis.py's load_coverage.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from stacks.analysis import load_coverage, load_seconds
 from stacks.schema.service import ServiceConfig
+from stacks.services.analysis import load_coverage, load_seconds
 
 CANARY, AB_TESTING, BLUE_GREEN = "canary", "ab", "bluegreen"
 

@@ -1,6 +1,6 @@
 """Telemetry layer, alerting rules: the platform's own health, as Prometheus rule groups.
 
-Every rule reads a metric the platform scrapes (stacks/metrics.py checks each one) and
+Every rule reads a metric the platform scrapes (stacks/telemetry/metrics.py checks each one) and
 links a section of docs/runbook.md (`runbook_url`). Sources at the pinned versions: Linkerd's
 identity controller (issuer_cert_ttl_seconds, pkg/identity/service.go) and proxies
 (identity_cert_expiration_timestamp_seconds, linkerd2-proxy v2.366.0 linkerd/identity/src/
@@ -8,7 +8,7 @@ metrics.rs), cert-manager v1.21.1 (internal/collectors/certificate_collector.go)
 (pkg/metrics/recorder.go), kube-state-metrics v2.20.0's custom-resource metrics for the Canary's
 phase, Alertmanager v0.34.0 (notify/metrics.go), Prometheus's own metrics and `up`. No metric
 carries a trust anchor's expiry (Linkerd has a TODO for it, pkg/identity/service.go), so that
-rule holds the anchor's own expiry time. Component, watcher and disk rules: stacks/alerts_health.py.
+rule holds the anchor's own expiry time. Component, watcher and disk rules: stacks/telemetry/alerts_health.py.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import Any
 
 import pulumi
 
-from stacks.alerts_health import component_rules, disk_rules, target_rules, watcher_rules
-from stacks.alerts_rule import rule
 from stacks.components.certificates import WEBHOOK_ISSUER
+from stacks.telemetry.alerts_health import component_rules, disk_rules, target_rules, watcher_rules
+from stacks.telemetry.alerts_rule import rule
 
 # Linkerd's identity issues proxies 24 h certificates (chart values identity.issuer.
 # issuanceLifetime) and a proxy renews at 70% of the lifetime (linkerd2-proxy v2.366.0

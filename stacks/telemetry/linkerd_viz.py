@@ -14,7 +14,7 @@ from stacks.components.certificates import (
     WebhookCertificatesArgs,
     inject_ca_values,
 )
-from stacks.helm import release
+from stacks.components.helm import release
 from stacks.pins import LINKERD_REPO, Chart
 from stacks.schema.mesh import MeshConfig
 

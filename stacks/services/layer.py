@@ -14,21 +14,22 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stacks import analysis, service_manifests
-from stacks.alerts import CanaryWatch
+from stacks.components.helm import release
 from stacks.components.progressive_service import (
     ProgressiveService,
     ProgressiveServiceArgs,
     custom_resource,
 )
 from stacks.components.secret import secret_output
-from stacks.helm import release
 from stacks.pins import LOADTESTER
-from stacks.rollout_plan import plan, release_analysis
 from stacks.schema.delivery import DeliveryConfig
 from stacks.schema.service import ServiceConfig
 from stacks.schema.services import LOADTESTER_RELEASE
-from stacks.service_manifests import NamespaceManifests, ServiceManifests
+from stacks.services import analysis
+from stacks.services import manifests as service_manifests
+from stacks.services.manifests import NamespaceManifests, ServiceManifests
+from stacks.services.rollout_plan import plan, release_analysis
+from stacks.telemetry.alerts import CanaryWatch
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def prepare(
 
 def threshold_rules(rendered: Rendered) -> dict[str, Any]:
     """Prometheus recording rules with each check's threshold of every Canary, so the canary
-    dashboard draws each check against its own bound (stacks/analysis.py threshold_rules)."""
+    dashboard draws each check against its own bound (stacks/services/analysis.py threshold_rules)."""
     return analysis.threshold_rules(
         [b for m in rendered.services.values() for b in analysis.thresholds(m.canary)]
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stacks.alerts_health import HEARTBEAT, NOTIFICATIONS_FAILING
+from stacks.telemetry.alerts_health import HEARTBEAT, NOTIFICATIONS_FAILING
 
 SECRET_NAME = "alertmanager-receivers"
 RECEIVER_KEY = "receiver"

@@ -24,15 +24,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from stacks import delivery, linkerd_viz, mesh, telemetry
+from stacks import delivery
 from stacks.components.crds import crd_documents
 from stacks.components.ownership import OWNER_LABEL
 from stacks.components.pinned import PinnedFile
 from stacks.config import ConfigError
+from stacks.mesh import layer as mesh
 from stacks.pins import FLAGGER, FLAGGER_CRDS, GATEWAY_API_CRDS, GATEWAY_API_RANGE
 from stacks.schema import Settings
 from stacks.schema.cluster import LocalClusterConfig
 from stacks.schema.mesh import GATEWAY_API_VERSION
+from stacks.telemetry import layer as telemetry
+from stacks.telemetry import linkerd_viz
 
 # Gateway API CRDs carry their release and channel as annotations (config/crd/standard/*.yaml).
 BUNDLE_VERSION = "gateway.networking.k8s.io/bundle-version"

@@ -49,7 +49,7 @@ class ExistingCluster(pulumi.ComponentResource):
             cluster_identifier=f"{args.stack}-{s.kube_context}",
             enable_secret_mutable=True,
             # Adopt what exists instead of failing with AlreadyExists. Only the stack's own
-            # objects can exist by then: stacks/existing_objects.py refused anything else (or
+            # objects can exist by then: stacks/cluster/existing_objects.py refused anything else (or
             # leaves it out of the program) before a single resource was registered, so this
             # takes back what an earlier run of this stack kept on destroy (its CRDs).
             upsert_existing_objects=True,

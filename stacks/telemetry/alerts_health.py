@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from stacks.alerts_rule import rule
 from stacks.delivery import NAMESPACE as FLAGGER_NAMESPACE
-from stacks.mesh import CERT_MANAGER_NAMESPACE
-from stacks.mesh import NAMESPACE as LINKERD_NAMESPACE
+from stacks.mesh.layer import CERT_MANAGER_NAMESPACE
+from stacks.mesh.layer import NAMESPACE as LINKERD_NAMESPACE
+from stacks.telemetry.alerts_rule import rule
 
 HEARTBEAT = "Heartbeat"
 NOTIFICATIONS_FAILING = "AlertmanagerNotificationsFailing"
@@ -268,7 +268,7 @@ def disk_rules(
     Size-based retention counts the head (WAL and head chunks) and the blocks (prometheus
     v3.14.0 tsdb/db.go BeyondSizeRetention) but can only delete blocks, so a head that outgrows
     it fills the disk. kubelet reports volume stats for persistent volume claims only, not for an
-    emptyDir, whose limit is its sizeLimit (stacks/telemetry.py sets it to the same size).
+    emptyDir, whose limit is its sizeLimit (stacks/telemetry/layer.py sets it to the same size).
     """
     # Prometheus's own gauges (tsdb/db.go, tsdb/head.go, tsdb/wlog/wlog.go), job prometheus.
     used = (

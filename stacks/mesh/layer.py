@@ -20,9 +20,9 @@ from stacks.components.certificates import (
     inject_ca_values,
 )
 from stacks.components.crds import apply_crds
-from stacks.helm import release
-from stacks.identity import MeshIdentity, MeshIdentityArgs
+from stacks.components.helm import release
 from stacks.manifests import load_one
+from stacks.mesh.identity import MeshIdentity, MeshIdentityArgs
 from stacks.pins import CERT_MANAGER, GATEWAY_API_CRDS, LINKERD_REPO, Chart
 from stacks.schema.mesh import MeshConfig
 
@@ -54,7 +54,7 @@ class MeshArgs:
     """The cluster is not the stack's own (local): keep cluster-wide CRDs on destroy."""
     keep_gateway_api: bool = False
     """Gateway API CRDs of an accepted version were installed by someone else (local): use them
-    as they are, never apply, adopt or delete them (stacks/existing_objects.py)."""
+    as they are, never apply, adopt or delete them (stacks/cluster/existing_objects.py)."""
 
 
 class Mesh(pulumi.ComponentResource):

@@ -29,7 +29,7 @@ PROXY_TARGET = SCRAPE | {
     "k8s_job",
     "control_plane_ns",
     "app",
-    # app.kubernetes.io/version on every service pod (stacks/analysis.py VERSION_LABEL)
+    # app.kubernetes.io/version on every service pod (stacks/services/analysis.py VERSION_LABEL)
     "app_kubernetes_io_version",
 }
 # Proxy HTTP metrics (linkerd2-proxy v2.366.0, linkerd/app/core/src/metrics.rs:462-507, and the
@@ -132,7 +132,7 @@ METRICS: dict[str, frozenset[str]] = {
         SCRAPE | {"namespace", "persistentvolumeclaim"}
     ),
     # kube-state-metrics v2.20.0 custom-resource StateSet of the Canary's status.phase
-    # (stacks/telemetry.py canary_phase_metrics; customresource_* labels from registry_factory.go).
+    # (stacks/telemetry/layer.py canary_phase_metrics; customresource_* labels from registry_factory.go).
     "kube_flagger_canary_phase": frozenset(
         SCRAPE
         | {
@@ -145,7 +145,7 @@ METRICS: dict[str, frozenset[str]] = {
             "customresource_version",
         }
     ),
-    # The platform's recording rules: each check's threshold per Canary (stacks/analysis.py).
+    # The platform's recording rules: each check's threshold per Canary (stacks/services/analysis.py).
     "canary_check_threshold": frozenset({"namespace", "name", "metric", "bound"}),
 }
 
