@@ -28,9 +28,7 @@ def run(stack: str, names: Sequence[str], out: TextIO) -> int:
     stack_file = f"Pulumi.{stack.rsplit('/', 1)[-1]}.yaml"
     out.write(f"Release plans for stack {stack} (services/*.yaml + {stack_file})\n")
     for s in chosen:
-        out.write(
-            "\n" + render(s, plan(release_analysis(s.release, s.acceptance_path is not None)))
-        )
+        out.write("\n" + render(s, plan(release_analysis(s))))
     return OK
 
 

@@ -212,6 +212,17 @@ def _service(
     # Sized from this service's load generator and windows (stacks/analysis.py explains how);
     # pacing that is itself refused (0) leaves it at 1 until it is fixed.
     paced = min(release.interval_seconds, release.metric_interval_seconds) > 0
+    # hey must stop well within a run, or the load tester skips the next run's load.
+    gap = analysis.load_gap_problem(load_rate, load_concurrency, latency, release.interval_seconds)
+    valid = not (load.has_problem("rate", "concurrency") or slo.has_problem("latencyP99Ms"))
+    if paced and valid and gap is not None:
+        given = {
+            "rate": load_rate,
+            "concurrency": load_concurrency,
+            "slo.latencyP99Ms": latency,
+            "interval": f"{release.interval_seconds}s",
+        }
+        f.problem("loadTest", given, gap)
     min_requests = slo.integer(
         "minRequests",
         minimum=1,

@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass
 
 from stacks.analysis import load_coverage, load_seconds
-from stacks.settings import ReleaseSettings
+from stacks.settings import ServiceSettings
 
 CANARY, AB_TESTING, BLUE_GREEN = "canary", "ab", "bluegreen"
 
@@ -258,9 +258,10 @@ def duration(seconds: int) -> str:
     return f"{minutes} min" + (f" {rest} s" if rest else "")
 
 
-def release_analysis(r: ReleaseSettings, acceptance_test: bool = False) -> Analysis:
-    """The Analysis of a service's release settings (`acceptance_test`: it has a pre-rollout
-    acceptance test)."""
+def release_analysis(s: ServiceSettings) -> Analysis:
+    """The Analysis of a service's release: its release settings, its pre-rollout acceptance
+    test, and how long its load runs (which depends on its load generator and SLO)."""
+    r = s.release
     strategy = {"canary": CANARY, "abTesting": AB_TESTING, "blueGreen": BLUE_GREEN}[r.strategy]
     return Analysis(
         interval_seconds=r.interval_seconds,
@@ -270,8 +271,10 @@ def release_analysis(r: ReleaseSettings, acceptance_test: bool = False) -> Analy
         iterations=r.iterations,
         promotion_step=r.step_weight_promotion,
         manual_promotion=r.manual_promotion,
-        acceptance_test=acceptance_test,
+        acceptance_test=s.acceptance_path is not None,
         window_seconds=r.metric_interval_seconds,
-        load_seconds=load_seconds(r.interval_seconds),
+        load_seconds=load_seconds(
+            r.interval_seconds, s.load_rate, s.load_concurrency, r.latency_p99_ms
+        ),
         min_requests=r.min_requests,
     )

@@ -262,14 +262,16 @@ def _webhooks(s: ServiceSettings) -> list[dict[str, Any]]:
 
     Each load command runs a little less than one interval (stacks/analysis.py load_seconds):
     Flagger calls it again at every run, and the load tester skips a command that is still
-    running (pkg/loadtester/runner.go), so a longer one would leave every other window without
-    load. It is also a pre-rollout task, one run before the first analysis, so that window has
+    running (pkg/loadtester/runner.go), so one still running then (hey included, which stops a
+    throttle period and a request after its -z) would leave every other window without load. It is also a pre-rollout task, one run before the first analysis, so that window has
     load too; the first rollout call then finds it ended and starts it again."""
     r = s.release
     tester = loadtester_url(s.namespace)
     canary_url = f"http://{s.name}-canary.{s.namespace}:{s.port}"
     apex_url = f"http://{s.name}.{s.namespace}:{s.port}"
-    load = flagger_duration(load_seconds(r.interval_seconds))
+    load = flagger_duration(
+        load_seconds(r.interval_seconds, s.load_rate, s.load_concurrency, r.latency_p99_ms)
+    )
     # hey's -q is per worker (a float): the workers together send load_rate requests/s.
     hey = f"hey -z {load} -q {s.load_rate / s.load_concurrency:g} -c {s.load_concurrency}"
     loads = [("load-test", f"{hey} {shlex.quote(canary_url + s.load_path)}")]

@@ -88,7 +88,7 @@ def watches(services: tuple[ServiceSettings, ...]) -> list[CanaryWatch]:
     found = []
     for s in services:
         r = s.release
-        planned = plan(release_analysis(r, s.acceptance_path is not None))
+        planned = plan(release_analysis(s))
         slowest = max(planned.slowest_promotion_seconds, planned.slowest_rollback_seconds)
         stuck = r.progress_deadline_seconds + slowest + 3 * r.interval_seconds
         # Promotion shifts traffic back in steps of step_weight_promotion (one run each, Flagger

@@ -105,9 +105,7 @@ class ProgressiveService(pulumi.ComponentResource):
                 retain_on_delete=True,
             ),
         )
-        self.rollout_plan = plan(
-            release_analysis(s.release, s.acceptance_path is not None)
-        ).describe()
+        self.rollout_plan = plan(release_analysis(s)).describe()
         self.register_outputs({"rollout_plan": self.rollout_plan})
 
 
