@@ -23,6 +23,11 @@ from stacks.services.rollout_plan import (
 ACTIVE_PHASES = frozenset(
     {"Initializing", "Progressing", "Waiting", "WaitingPromotion", "Promoting", "Finalising"}
 )
+# Phases a release ends in (Initialized: a new Canary's first deployment, never analysed).
+TERMINAL_PHASES = frozenset({"Initialized", "Succeeded", "Failed"})
+# How Flagger's event begins when it notices a new pod template: "... Scaling up" when a release
+# starts, "... Restarting analysis" when one under way restarts (scheduler.go:910, :329, v1.44.0).
+NEW_REVISION = "New revision detected"
 # The phases in which Flagger asks rollback and confirm-promotion webhooks (its scheduler).
 GATED_PHASES = frozenset({"Progressing", "Waiting", "WaitingPromotion"})
 ROLLBACK_HOOK = "rollback"
@@ -272,6 +277,36 @@ class Canary:
             + max(planned.slowest_promotion_seconds, planned.slowest_rollback_seconds)
             + 60
         )
+
+
+def written_after(canary: Canary, revision_at: datetime | None) -> bool:
+    """Whether Flagger wrote the Canary's status after the "New revision detected" event it
+    recorded at `revision_at`: only then is a terminal phase that revision's outcome.
+
+    The run that notices a revision (scheduler.go checkCanaryStatus, v1.44.0) records the event
+    (:910), posts the alert synchronously (:911), resumes the HPA and scales the canary up
+    (:914-924) and only then writes Progressing (:925); until then the status is the previous
+    release's. A Failed one was even re-written at the start of that run (shouldAdvance :861-866,
+    status.go syncCanaryStatus sets lastTransitionTime), so it can carry the event's very second:
+    equal is not after. Both times come from Flagger's clock at whole seconds (metav1.Time), and
+    a release takes at least two runs, so its own end is always strictly later than its event.
+    Unknown times prove nothing: False.
+    """
+    return (
+        revision_at is not None
+        and canary.last_transition is not None
+        and canary.last_transition > revision_at
+    )
+
+
+def starting(canary: Canary, revision_at: datetime | None) -> bool:
+    """Flagger noticed a new revision (its event at `revision_at`) but the status still shows the
+    previous release's end: the new release is starting, not over."""
+    return (
+        canary.phase in TERMINAL_PHASES
+        and revision_at is not None
+        and not written_after(canary, revision_at)
+    )
 
 
 def _check(metric: dict[str, Any]) -> Check:

@@ -1,4 +1,10 @@
-"""`status`: every Canary in one table, then the last few Flagger events of each."""
+"""`status`: every Canary in one table, then the last few Flagger events of each.
+
+The run in which Flagger notices a new revision records "New revision detected! Scaling up" before
+it writes Progressing (scheduler.go:910-925, v1.44.0): in between, the status still shows the
+previous release's Succeeded or Failed. `status` says so rather than show that end as the new
+version's (canary.py starting), and explains only Warnings of the release under way.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
-from canaryctl.canary import Canary
+from canaryctl.canary import NEW_REVISION, Canary, starting
 from canaryctl.checks import bound, judge, no_data_check, number, values_by_canary
 from canaryctl.diagnosis import diagnose
 from canaryctl.errors import OK, CanaryctlError
@@ -55,12 +61,15 @@ def render(
 ) -> str:
     """The table, then per Canary its condition message, its checks as Flagger last measured
     them (`values`, from Prometheus) and last events (newest last)."""
+    by_canary = {
+        (c.namespace, c.name): [e for e in events if (e.namespace, e.name) == (c.namespace, c.name)]
+        for c in canaries
+    }
+    revisions = {key: _newest_revision(mine) for key, mine in by_canary.items()}
     rows = [
         (
             c.key,
-            c.phase + (" (awaiting promotion)" if c.awaiting_promotion else "")
-            if c.phase
-            else "(not seen by Flagger)",
+            _phase(c, revisions[(c.namespace, c.name)]),
             c.traffic,
             f"{c.failed_checks}/{c.threshold}",
             f"{age(c.last_transition, now)} ago" if c.last_transition else "-",
@@ -70,8 +79,15 @@ def render(
     lines = _table(COLUMNS, rows)
     for c in canaries:
         lines.append("")
-        lines.append(f"{c.key}: {c.message}" if c.message else f"{c.key}:")
-        mine = [e for e in events if (e.namespace, e.name) == (c.namespace, c.name)]
+        mine = by_canary[(c.namespace, c.name)]
+        revision = revisions[(c.namespace, c.name)]
+        if starting(c, revision.time if revision else None):
+            lines.append(
+                f"{c.key}: new revision detected, Flagger is scaling it up; phase and message are "
+                f"still the previous release's{': ' + c.message if c.message else ''}"
+            )
+        else:
+            lines.append(f"{c.key}: {c.message}" if c.message else f"{c.key}:")
         if values is not None and c.checks:
             lines += _checks(c, values.get((c.namespace, c.target), {}), mine)
         if per_canary <= 0:
@@ -86,13 +102,28 @@ def render(
                 f"  {age(event.time, now):>4} ago  {event.type:<7}  {event.message}{repeated}"
             )
         # The newest event Flagger explains a stall or failure with: what it means, what to do.
+        # Warnings before the newest new-revision event were about an earlier release.
+        current = mine[mine.index(revision) :] if revision else mine
         known = next(
-            (k for e in reversed(mine) if e.type == "Warning" and (k := diagnose(e.message))),
+            (k for e in reversed(current) if e.type == "Warning" and (k := diagnose(e.message))),
             None,
         )
         if known is not None:
             lines.append(f"  means  {known.advice(c.namespace, c.name)}")
     return "\n".join(lines) + "\n"
+
+
+def _newest_revision(events: Sequence[Event]) -> Event | None:
+    """The newest "New revision detected" event (events come oldest first)."""
+    return next((e for e in reversed(events) if e.message.startswith(NEW_REVISION)), None)
+
+
+def _phase(c: Canary, revision: Event | None) -> str:
+    if not c.phase:
+        return "(not seen by Flagger)"
+    if starting(c, revision.time if revision else None):
+        return f"{c.phase} (previous release; new revision starting)"
+    return c.phase + (" (awaiting promotion)" if c.awaiting_promotion else "")
 
 
 def _checks(c: Canary, values: dict[str, float], events: Sequence[Event]) -> list[str]:

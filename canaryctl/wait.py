@@ -16,7 +16,12 @@ moment before Progressing. When it equals status.lastPromotedSpec in the Failed 
 Deployment is back at the version the primary runs, which Flagger never analyses
 (pkg/canary/spec.go hasSpecChanged): `wait` says so and exits 0.
 A started release is over when the phase is Succeeded (or Initialized: a new Canary's first
-deployment, which Flagger does not analyse), exit 0, or Failed, exit 1. Started while a release is
+deployment, which Flagger does not analyse), exit 0, or Failed, exit 1, and that phase is this
+release's: `wait` saw an active phase after the release's new-revision event, or the status was
+written after that event (a release that ran between two polls). The run that notices a revision
+records its event before it writes Progressing (scheduler.go:910-925): a poll in between sees the
+event next to the previous release's Succeeded or Failed, which is no outcome (canary.py
+written_after). Started while a release is
 under way, `wait` follows that release; if a newer revision restarts the analysis meanwhile, it
 follows the newer one to its end. At the end it prints the release report: each step with its
 traffic and each check's value against its threshold (from Prometheus, canaryctl/report.py);
@@ -32,7 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TextIO
 
-from canaryctl.canary import ACTIVE_PHASES, Canary
+from canaryctl.canary import ACTIVE_PHASES, NEW_REVISION, TERMINAL_PHASES, Canary, written_after
 from canaryctl.checks import Reading, judge, no_data_check, values_by_canary
 from canaryctl.diagnosis import Known, diagnose
 from canaryctl.display import Display, progress_bar
@@ -42,7 +47,6 @@ from canaryctl.prometheus import Prometheus
 from canaryctl.report import Point, Report, analyse, render_json, render_text
 from canaryctl.timefmt import clock
 
-NEW_REVISION = "New revision detected"
 NO_RELEASE = 4
 """Internal outcome: the Deployment is back at the promoted version; exits 0."""
 OUTCOMES = {OK: "promoted", ROLLED_BACK: "rolled back", TIMED_OUT: "timed out"}
@@ -56,25 +60,39 @@ class Release:
 
     started: bool
     started_at: datetime | None = None
+    active_seen: bool = False
+    """An active phase was seen since the release's new-revision event: the next terminal phase
+    is its end."""
+    revision_at: datetime | None = None
+    """When Flagger recorded the release's "New revision detected" event (None: not seen)."""
 
-    def observe(self, canary: Canary, now: datetime, revision_seen: bool = False) -> None:
-        """`revision_seen`: a "New revision detected" event newer than the start of `wait`."""
-        if not self.started and (canary.phase in ACTIVE_PHASES or revision_seen):
+    def revision(self, at: datetime | None, now: datetime) -> None:
+        """A "New revision detected" event newer than the start of `wait`: a release starts, or
+        the one under way restarts on a newer revision. Phases seen before it were another's."""
+        self.started = True
+        self.started_at = self.started_at or at or now
+        self.revision_at = at
+        self.active_seen = False
+
+    def observe(self, canary: Canary, now: datetime) -> None:
+        if canary.phase in ACTIVE_PHASES:
             self.started = True
             self.started_at = self.started_at or now
+            self.active_seen = True
 
     def outcome(self, canary: Canary) -> int | None:
         if not self.started:
             if back_at_promoted(canary):
                 return NO_RELEASE
             return None
-        if canary.phase in ("Succeeded", "Initialized"):
-            return OK
-        if canary.phase == "Failed":
-            return ROLLED_BACK
         if canary.phase in ("Terminating", "Terminated"):
             raise CanaryctlError(f"{canary.key} is being deleted (phase {canary.phase})")
-        return None
+        if canary.phase not in TERMINAL_PHASES:
+            return None
+        if not (self.active_seen or written_after(canary, self.revision_at)):
+            # The previous release's end, still shown while Flagger scales the new one up.
+            return None
+        return ROLLED_BACK if canary.phase == "Failed" else OK
 
 
 def back_at_promoted(canary: Canary) -> bool:
@@ -106,7 +124,9 @@ def run(
         "Progress: phase, canary traffic, analysis steps passed, failed checks (rolled back at "
         f"{canary.threshold}), time since the release started of the planned time."
     )
-    release = Release(started=canary.phase in ACTIVE_PHASES or not canary.phase)
+    # Under way, or a Canary Flagger has not seen yet (no earlier release to mistake for it).
+    under_way = canary.phase in ACTIVE_PHASES or not canary.phase
+    release = Release(started=under_way, active_seen=under_way)
     events = cluster.canary_events(namespace, name)
     follower = _Follower(cluster, canary, release, display, events)
     if release.started:
@@ -115,6 +135,7 @@ def run(
         for event in story:
             follower.show(event)
         release.started_at = (story[0].time if story else None) or datetime.now(UTC)
+        release.revision_at = story[0].time if story else None
         follower.joined = True
         follower.failed_seen = canary.failed_checks
     elif not back_at_promoted(canary):
@@ -166,7 +187,6 @@ class _Follower:
         """Known events whose meaning was printed (once each)."""
         self.last_known: tuple[Known, str] | None = None
         """The newest recognised Warning event and its text: the likely cause of a stall."""
-        self.revision_time: datetime | None = None
         self.gate_hint_shown = False
         self.joined = False
         """`wait` began during the release: every value Flagger recorded is this release's."""
@@ -205,12 +225,12 @@ class _Follower:
     def follow(self, limit: float, poll: float) -> int:
         deadline = time.monotonic() + limit if limit > 0 else None
         unavailable = False
-        revision_seen = False
+        was_started = self.release.started
         while True:
             canary, release = self.canary, self.release
-            was_started = release.started
-            release.observe(canary, self.revision_time or datetime.now(UTC), revision_seen)
+            release.observe(canary, datetime.now(UTC))
             self._measure(started_now=release.started and not was_started)
+            was_started = release.started
             if release.started:
                 self.peak_failed_checks = max(self.peak_failed_checks, canary.failed_checks)
             self.display.progress(
@@ -259,14 +279,13 @@ class _Follower:
             for event in fresh:
                 self.seen.add(_key(event))
                 if event.message.startswith(NEW_REVISION):
-                    self.revision_time = event.time
-                    revision_seen = True
                     if self.release.started:
                         # A newer revision restarts the analysis: its report starts afresh.
                         self.points, self.release_events = [], []
                         self.baseline, self.measured = dict(self.values), False
                         self.step_seen, self.reached = None, 0
                         self.failures, self.failed_seen = {}, 0
+                    self.release.revision(event.time, datetime.now(UTC))
                 self.show(event)
 
     def _measure(self, started_now: bool) -> None:
@@ -356,6 +375,8 @@ class _Follower:
         )
         planned = clock(c.plan().promotion_seconds)
         phase = "awaiting promotion" if c.awaiting_promotion else c.phase
+        if c.phase in TERMINAL_PHASES and release.outcome(c) is None:
+            phase = "starting"  # the previous release's end, until Flagger writes Progressing
         # Fits 80 columns: passed analysis steps, failed checks (of the threshold), time.
         return (
             f"{phase:<16} {bar} {moved:>7}  passed {done}/{total}  "

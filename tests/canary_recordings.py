@@ -12,6 +12,8 @@ stopping at the first failure (scheduler_metrics.go runMetricChecks).
 
 from __future__ import annotations
 
+import dataclasses
+
 from tests import flagger_events as fe
 from tests.fake_kube_api import Frame
 
@@ -27,6 +29,15 @@ APPROVAL = "Warning: " + fe.sprintf(fe.WAITING_PROMOTION, "podinfo", NS, "promot
 
 
 FAILED = "Canary analysis failed, Deployment scaled to zero."
+
+
+def ran_before(frames: list[Frame], interval: int = 60) -> list[Frame]:
+    """`frames` as a release that ended one interval ago: each run's events dated an interval
+    apart, as Flagger's ticker records them."""
+    return [
+        dataclasses.replace(frame, events_age=interval * (len(frames) - i))
+        for i, frame in enumerate(frames)
+    ]
 
 
 def healthy(run: int) -> dict[str, float]:
@@ -78,12 +89,31 @@ def promotion() -> list[Frame]:
 
 
 def quick_release() -> list[Frame]:
-    """A whole release between two polls: only its events tell that it ran."""
-    story = tuple(event for frame in progressing() + promoted() for event in frame.events)
+    """A whole release between two polls (e.g. while the API server was out of reach): only its
+    events tell that it ran, and its Succeeded was written after them: Flagger's runs are an
+    interval (60 s) apart, so the events are dated one interval per run before that write."""
+    frames = progressing() + promoted()
+    story = tuple(event for frame in frames for event in frame.events)
     return [
         Frame("Succeeded", revision="rev-1"),
-        Frame("Succeeded", revision="rev-2", promoted="rev-2", events=story),
+        Frame(
+            "Succeeded",
+            revision="rev-2",
+            promoted="rev-2",
+            events=story,
+            events_age=60 * len(frames),
+        ),
     ]
+
+
+def new_version_after_success() -> list[Frame]:
+    """rev-2 after rev-1 was promoted, as the run that notices it writes it: Succeeded is not
+    re-synced (scheduler.go shouldAdvance only re-syncs Failed), so between the event
+    "New revision detected! Scaling up" (:910) and Progressing (:925) a poll sees the event next
+    to rev-1's Succeeded, which is not rev-2's outcome."""
+    done = Frame("Succeeded", revision="rev-1", promoted="rev-1")
+    noticed = Frame("Succeeded", revision="rev-1", promoted="rev-1", events=(NEW,))
+    return [done, noticed, Frame("Progressing"), *progressing()[1:], *promoted()]
 
 
 def rollback() -> list[Frame]:
@@ -99,6 +129,18 @@ def rollback() -> list[Frame]:
     ]
 
 
+def failed_between_polls() -> list[Frame]:
+    """rollback() of rev-2 between two polls, after an earlier version had failed too: the
+    Canary stays Failed, but Flagger wrote this Failed after rev-2's events (one run per frame,
+    an interval apart)."""
+    frames = rollback()
+    story = tuple(event for frame in frames for event in frame.events)
+    return [
+        Frame("Failed", revision="rev-earlier", message=FAILED),
+        Frame("Failed", message=FAILED, events=story, events_age=60 * len(frames)),
+    ]
+
+
 def reverted_after_failure() -> list[Frame]:
     """After rolling back rev-2 the version is set back to what the primary runs (rev-1): the
     Canary stays Failed and Flagger re-syncs lastAppliedSpec to rev-1 at its next run, but starts
@@ -108,11 +150,20 @@ def reverted_after_failure() -> list[Frame]:
 
 
 def new_version_after_failure() -> list[Frame]:
-    """After rolling back rev-2, rev-3: Flagger's run first re-syncs lastAppliedSpec in the Failed
-    phase (shouldAdvance), then notices the new revision and sets Progressing."""
+    """After rolling back rev-2, rev-3, as one run of Flagger's scheduler writes it
+    (pkg/controller/scheduler.go at v1.44.0): shouldAdvance re-syncs lastAppliedSpec while the
+    phase is still Failed (:861-866, which also sets lastTransitionTime); checkCanaryStatus then
+    records "New revision detected! Scaling up" (:910), posts the alert synchronously (:911),
+    resumes the HPA and scales the canary up (:914-924), and only then writes Progressing
+    (:925). A poll in that span sees the Failed phase of rev-2's rollback and rev-3's new-revision
+    event together: the release has started, and the Failed phase is not its outcome."""
     failed = Frame("Failed", revision="rev-2", message=FAILED)
     resynced = Frame("Failed", revision="rev-3", message=FAILED)
-    return [failed, resynced, *progressing(revision="rev-3"), *promoted("rev-3")]
+    noticed = Frame("Failed", revision="rev-3", message=FAILED, events=(NEW,))
+    # The next poll sees that run's Progressing; its event was already recorded in `noticed`.
+    scaled_up = Frame("Progressing", revision="rev-3")
+    rest = progressing(revision="rev-3")[1:]
+    return [failed, resynced, noticed, scaled_up, *rest, *promoted("rev-3")]
 
 
 def deadline() -> list[Frame]:

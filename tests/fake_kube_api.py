@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,9 @@ class Frame:
     checks: dict[str, float] | None = None
     """Values Flagger records for its checks in the run that reaches this frame
     (flagger_canary_metric_analysis, scraped into the fake Prometheus)."""
+    events_age: int = 0
+    """Seconds before this frame's status write (lastTransitionTime) that Flagger recorded its
+    events: a release that ran between two polls, whose runs are an interval apart."""
 
 
 @dataclass(frozen=True)
@@ -168,12 +171,13 @@ class FakeKubeApi:
 
     def serve_canary(self, canary: _Canary, advance: bool) -> dict[str, Any]:
         frame = canary.frames[canary.index]
-        now = _now()
+        moment = datetime.now(UTC)
+        now = _stamp(moment)
         if canary.index not in canary.reached:
             canary.reached.add(canary.index)
             canary.since = now
             for message in frame.events:
-                self._record(canary.obj, message, now)
+                self._record(canary.obj, message, _stamp(moment, frame.events_age))
             for metric, value in (frame.checks or {}).items():
                 self.prometheus.record(
                     {**FLAGGER_SCRAPE, **_analysis_labels(canary.obj), "metric": metric},
@@ -443,5 +447,6 @@ def _gate_key(gate: str, name: str, namespace: str) -> str:
     return f"rollback.{name}.{namespace}" if gate == "rollback" else f"{name}.{namespace}"
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _stamp(moment: datetime, ago: int = 0) -> str:
+    """`ago` seconds before `moment`, as the API server serialises metav1.Time: whole seconds."""
+    return (moment - timedelta(seconds=ago)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -12,7 +12,12 @@ The load tester (pkg/loadtester, cmd/loadtester/main.go):
     queue every 100 ms (main.go:68) and starts each task in a goroutine unless a task with the
     same hash (canary + command, task_shell.go Hash) is still running, in which case it is
     skipped ("command skipped ... is already running", runner.go runAll).
-hey -z D sends for D seconds after it starts, then waits for the requests in flight.
+hey (rakyll/hey v0.1.4, the load tester image's Alpine package; Hey below):
+  - hey.go: with -z D, a goroutine sleeps D, then Stop() puts one value per worker on stopCh;
+  - requester/requester.go runWorker: each of the -c workers has its own time.Tick(1/q) (-q is
+    per worker), and loops: return if stopCh holds a value; else wait for a tick (one that fired
+    since the last read waits in the channel, later ones are dropped) and make one request,
+    waiting for its answer. So hey exits up to a throttle period and one request after D.
 
 Everything here is the model; tests/test_load_schedule.py runs it for the platform's settings and
 for the previous ones, and feeds its requests to Prometheus's own engine (promtool).
@@ -57,8 +62,56 @@ class Schedule:
     tick_phase: float = 0.05
     """Where in its 100 ms period the load tester's runner ticks."""
     finish_seconds: float = 0.05
-    """hey waiting for its requests in flight after -z (their latency)."""
+    """hey waiting for its requests in flight after -z (their latency); unused with `hey`."""
     analysis_runs: int = 12
+    hey: Hey | None = None
+    """hey's workers simulated request by request: when it exits, and each request's answer."""
+
+
+@dataclass(frozen=True)
+class Hey:
+    """hey -z D -q rate/concurrency -c concurrency, worker by worker as runWorker runs them."""
+
+    rate: float
+    concurrency: int
+    latency: Callable[[int, float], float] = lambda _w, _t: 0.01
+    """Seconds a request takes, by worker and when it is sent (seconds after hey starts)."""
+    tick_offset: float = 0.0
+    """Each worker's ticker starts this long after hey (its goroutine's start)."""
+
+    @property
+    def period(self) -> float:
+        """Each worker's throttle period: time.Tick(1e6/q microseconds), q = rate/concurrency."""
+        return self.concurrency / self.rate
+
+    def run(self, duration: float) -> tuple[list[float], float]:
+        """When each request is answered and when hey exits, in seconds after it starts."""
+        answered: list[float] = []
+        exits = 0.0
+        for worker in range(self.concurrency):
+            check, last_read = 0.0, 0.0
+            while check < duration:  # Stop() has put the worker's value on stopCh at `duration`
+                ticks = math.floor((check - self.tick_offset) / self.period)
+                latest = self.tick_offset + ticks * self.period
+                # A tick that fired since the last read waits in the channel; else the next one.
+                waiting = ticks >= 1 and latest > last_read
+                sent = check if waiting else self.tick_offset + (max(ticks, 0) + 1) * self.period
+                last_read = sent
+                check = sent + self.latency(worker, sent)
+                answered.append(check)
+            exits = max(exits, check)
+        return sorted(answered), exits
+
+
+@dataclass(frozen=True)
+class Started:
+    """One start of a load command by the load tester."""
+
+    begin: float
+    exit: float
+    """When the load tester sees it end (and would start the same command again)."""
+    answered: tuple[float, ...] = ()
+    """When each of its requests was answered (with a Hey model only)."""
 
 
 def flagger_runs(s: Schedule) -> list[Run]:
@@ -71,24 +124,33 @@ def flagger_runs(s: Schedule) -> list[Run]:
     return runs
 
 
-def load_intervals(s: Schedule, runs: Sequence[Run]) -> list[tuple[float, float]]:
-    """When one load command sends requests: each call queued, started at the runner's next tick
+def starts(s: Schedule, runs: Sequence[Run]) -> list[Started]:
+    """Each start of one load command: each call queued, started at the runner's next tick
     unless the previous start of the same command still runs."""
     calls = [
         r.hooks_at
         for r in runs
         if r.kind == "analysis" or (r.kind == "pre-rollout" and s.prerollout_load)
     ]
-    sending: list[tuple[float, float]] = []
+    found: list[Started] = []
     busy_until = -math.inf
     for called in calls:
         start = _next_tick(called, s.tick_phase)
         if start < busy_until:
             continue  # runner.go: "command skipped ... is already running"
         begin = start + SPAWN
-        sending.append((begin, begin + s.load_seconds))
-        busy_until = begin + s.load_seconds + s.finish_seconds
-    return sending
+        if s.hey is None:
+            found.append(Started(begin, begin + s.load_seconds + s.finish_seconds))
+        else:
+            answered, exits = s.hey.run(s.load_seconds)
+            found.append(Started(begin, begin + exits, tuple(begin + a for a in answered)))
+        busy_until = found[-1].exit
+    return found
+
+
+def load_intervals(s: Schedule, runs: Sequence[Run]) -> list[tuple[float, float]]:
+    """When one load command sends requests (from each start for -z seconds)."""
+    return [(x.begin, x.begin + s.load_seconds) for x in starts(s, runs)]
 
 
 def _next_tick(at: float, phase: float) -> float:
@@ -108,6 +170,19 @@ def windows(s: Schedule) -> list[tuple[Run, float]]:
     runs = flagger_runs(s)
     sending = load_intervals(s, runs)
     return [(r, covered(r.query_at, s.window, sending)) for r in runs if r.query_at is not None]
+
+
+def answered_in_windows(s: Schedule) -> list[tuple[Run, int]]:
+    """Each analysis run and how many of the command's requests were answered in its window
+    (what the canary's proxy counts), with a Hey model."""
+    assert s.hey is not None
+    runs = flagger_runs(s)
+    answered = [a for x in starts(s, runs) for a in x.answered]
+    return [
+        (r, sum(1 for a in answered if r.query_at - s.window < a <= r.query_at))
+        for r in runs
+        if r.query_at is not None
+    ]
 
 
 def random_jitter(seed: int, most: float) -> Callable[[int], float]:

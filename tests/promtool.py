@@ -124,23 +124,42 @@ def measure(
     """The value of `expr` (one sample, or nothing: None) at each of `eval_seconds`, from one
     promtool run. promtool prints only what differs from the expectation, so each time expects
     an impossible value and its "got:" line is read (Go's shortest exact form, 1.9955E+02)."""
-    times = [f"{round(t * 1000)}ms" for t in eval_seconds]
-    case = {
-        "interval": "10s",
-        "input_series": series,
-        "promql_expr_test": [
-            {"expr": expr, "eval_time": t, "exp_samples": [{"labels": "{}", "value": -0.125}]}
-            for t in times
-        ],
-    }
-    result = run_rule_tests(None, [case])
-    got = re.findall(r"time: (\S+),\s+exp: .*\n\s+got: (.*)", result.stdout)
-    assert len(got) == len(times), f"promtool could not evaluate {expr!r}:\n{result.stdout}"
-    found: dict[float, float | None] = {}
-    for when, value in got:
+    return measure_cases(expr, [(series, eval_seconds)])[0]
+
+
+def measure_cases(
+    expr: str, cases: list[tuple[list[dict[str, str]], list[float]]]
+) -> list[list[float | None]]:
+    """measure() for several sets of series at once, in one promtool run (one test case each):
+    case k expects the impossible value -(k + 1), which names it in promtool's report."""
+    tests = [
+        {
+            "interval": "10s",
+            "input_series": series,
+            "promql_expr_test": [
+                {
+                    "expr": expr,
+                    "eval_time": f"{round(t * 1000)}ms",
+                    "exp_samples": [{"labels": "{}", "value": -(k + 1)}],
+                }
+                for t in eval_seconds
+            ],
+        }
+        for k, (series, eval_seconds) in enumerate(cases)
+    ]
+    result = run_rule_tests(None, tests)
+    got = re.findall(r"time: (\S+),\s+exp: \{\} (\S+)\n\s+got: (.*)", result.stdout)
+    expected = sum(len(times) for _, times in cases)
+    assert len(got) == expected, f"promtool could not evaluate {expr!r}:\n{result.stdout}"
+    found: dict[tuple[int, float], float | None] = {}
+    for when, case, value in got:
         number = re.fullmatch(r"\{\} (\S+)", value.strip())
-        found[_go_seconds(when)] = float(number[1]) if number else None
-    return [found[round(t * 1000) / 1000] for t in eval_seconds]
+        key = (round(-float(case)) - 1, _go_seconds(when))
+        found[key] = float(number[1]) if number else None
+    return [
+        [found[(k, round(t * 1000) / 1000)] for t in eval_seconds]
+        for k, (_, eval_seconds) in enumerate(cases)
+    ]
 
 
 def _go_seconds(text: str) -> float:

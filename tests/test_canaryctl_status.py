@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from canaryctl.cli import main
-from tests.canary_recordings import manual, rollback
+from tests.canary_recordings import NEW, manual, new_version_after_failure, ran_before, rollback
 from tests.console_script import canaryctl
 from tests.fake_kube_api import FakeKubeApi, Frame
 
@@ -47,8 +47,11 @@ def test_table_has_every_canary_with_weight_checks_and_age(api, tmp_path, capsys
     assert (code, err) == (0, "")
     header, first, second = out.splitlines()[:3]
     assert header.split() == ["CANARY", "PHASE", "WEIGHT", "FAILED", "CHECKS", "LAST", "TRANSITION"]
-    assert first.split() == ["podinfo/podinfo", "Progressing", "20/50%", "3/5", "0s", "ago"]
-    assert second.split() == ["shop/cart", "Succeeded", "0/50%", "0/5", "0s", "ago"]
+    assert first.split()[:4] == ["podinfo/podinfo", "Progressing", "20/50%", "3/5"]
+    assert second.split()[:4] == ["shop/cart", "Succeeded", "0/50%", "0/5"]
+    # lastTransitionTime has whole seconds: a second boundary may pass before `status` reads it.
+    assert first.split()[4:] in (["0s", "ago"], ["1s", "ago"])
+    assert second.split()[4:] in (["0s", "ago"], ["1s", "ago"])
 
 
 def test_events_are_the_last_few_of_each_canary_newest_last(api, tmp_path, capsys):
@@ -137,6 +140,47 @@ def test_the_promotion_gate_row_shows_routed_traffic(tmp_path, capsys):
         _, out, _ = status(fake, tmp_path, capsys)
     row = out.splitlines()[1].split()
     assert row[:5] == ["podinfo/podinfo", "WaitingPromotion", "(awaiting", "promotion)", "50/50%"]
+
+
+def test_a_new_revision_noticed_after_a_failure_is_not_shown_as_failed(tmp_path, capsys):
+    # Flagger records "New revision detected! Scaling up" before it writes Progressing
+    # (scheduler.go:910-925): in between the status is still rev-2's rollback.
+    frames = [*ran_before(rollback()), *new_version_after_failure()]
+    with FakeKubeApi() as fake:
+        fake.add_canary(frames)
+        noticed = len(rollback()) + 2
+        for _ in range(noticed):
+            fake.serve_canary(fake.canaries[("podinfo", "podinfo")], advance=True)
+        _, out, _ = status(fake, tmp_path, capsys)
+        assert frames[noticed].events == (NEW,)
+    row = out.splitlines()[1]
+    assert row.split()[:6] == [
+        "podinfo/podinfo",
+        "Failed",
+        "(previous",
+        "release;",
+        "new",
+        "revision",
+    ]
+    assert (
+        "podinfo/podinfo: new revision detected, Flagger is scaling it up; phase and message are "
+        "still the previous release's: Canary analysis failed, Deployment scaled to zero." in out
+    )
+    # rev-2's rollback is still among the events, but its meaning is not the new release's.
+    assert "Rolling back podinfo.podinfo failed checks threshold reached 5" in out
+    assert "means " not in out
+
+
+def test_a_failed_release_is_failed_with_its_reason(tmp_path, capsys):
+    # Its Failed was written runs after its new-revision event: the release's own end.
+    with FakeKubeApi() as fake:
+        fake.add_canary(ran_before(rollback()))
+        for _ in range(len(rollback())):
+            fake.serve_canary(fake.canaries[("podinfo", "podinfo")], advance=True)
+        _, out, _ = status(fake, tmp_path, capsys)
+    assert out.splitlines()[1].split()[:2] == ["podinfo/podinfo", "Failed"]
+    assert "previous release" not in out
+    assert "means  rolled back: the failed checks of this release reached the threshold" in out
 
 
 def test_checks_need_prometheus_the_table_does_not(api, tmp_path, capsys):

@@ -16,8 +16,10 @@ from tests.canary_recordings import (
     NOT_READY,
     SCALED_DOWN,
     deadline,
+    failed_between_polls,
     manual,
     new_version_after_failure,
+    new_version_after_success,
     progressing,
     promoted,
     promotion,
@@ -157,13 +159,44 @@ def test_reverting_after_a_failure_is_no_release_not_a_rollback(api, tmp_path, c
 
 
 def test_a_new_version_after_a_failure_is_followed_to_its_end(api, tmp_path, capsys):
-    # The run that notices rev-3 re-syncs lastAppliedSpec while still Failed, then sets
-    # Progressing: the Failed frame in between is the previous release's, not this one's end.
-    api.add_canary(new_version_after_failure())
+    # The run that notices rev-3 re-syncs lastAppliedSpec while still Failed, records "New
+    # revision detected!", and only then sets Progressing: a poll sees the event next to rev-2's
+    # Failed, which is the previous release's end, not this one's.
+    frames = new_version_after_failure()
+    api.add_canary(frames)
+    code, out, _ = wait(api, tmp_path, capsys)
+    assert code == 0, out
+    assert "ROLLED BACK" not in out
+    assert out.index("New revision detected!") < out.index(
+        "Advance podinfo.podinfo canary weight 50"
+    )
+    assert out.splitlines()[-1].startswith("PROMOTED podinfo/podinfo")
+    assert api.gets() >= len(frames)
+    # The poll in between shows the release as starting, not as Failed.
+    assert "starting         [.....]   0/50%" in out
+
+
+def test_a_new_version_after_a_promotion_is_followed_to_its_end(api, tmp_path, capsys):
+    # The same span after a success: Succeeded is never re-synced, so the poll between the
+    # event and Progressing sees rev-1's Succeeded, which must not promote rev-2.
+    frames = new_version_after_success()
+    api.add_canary(frames)
     code, out, _ = wait(api, tmp_path, capsys)
     assert code == 0
-    assert "ROLLED BACK" not in out
-    assert "PROMOTED podinfo/podinfo" in out
+    assert out.index("New revision detected!") < out.index(
+        "Advance podinfo.podinfo canary weight 50"
+    )
+    assert out.splitlines()[-1].startswith("PROMOTED podinfo/podinfo")
+    assert api.gets() >= len(frames)
+
+
+def test_a_release_that_failed_between_polls_is_rolled_back_by_its_status(api, tmp_path, capsys):
+    # No active phase seen, but Flagger wrote Failed after the release's new-revision event.
+    api.add_canary(failed_between_polls())
+    code, out, _ = wait(api, tmp_path, capsys)
+    assert code == 1
+    assert "ROLLED BACK podinfo/podinfo" in out
+    assert "why: Rolling back podinfo.podinfo failed checks threshold reached 5" in out
 
 
 def test_the_promotion_gate_shows_the_routed_traffic_awaiting_promotion(api, tmp_path, capsys):

@@ -1038,6 +1038,50 @@ def test_the_volume_minimum_follows_the_load_generator_it_is_sized_from() -> Non
     assert minimum(rate=20) == 130
 
 
+def test_a_load_generator_that_cannot_stop_within_half_a_run_is_refused() -> None:
+    # dev runs every 20 s. A 6 s p99 SLO gives 60 workers at 1/6 request/s each; hey may then
+    # run 6 + 6 s past its -z (stacks/analysis.py hey_stop_seconds), and the load tester would
+    # skip the next run's load while it runs.
+    checks = {"latency": {"max": 6000}, "request-volume": {"min": 0}}
+    slow = {"podinfo": {"version": "6.14.1", "checks": checks}}
+    message, run = rejection("dev", slow)
+    assert (
+        "services/podinfo.yaml: loadTest: got {'rate': 10, 'concurrency': 60, "
+        "'checks.latency.max': 6000, 'interval': '20s'}; allowed: loadTest.concurrency/"
+        "loadTest.rate + checks.latency.max/1000 at most 9 s with a 20 s interval (here 60/10 + "
+        "6 = 12 s)" in message
+    )
+    assert "raise loadTest.rate, lower loadTest.concurrency or checks.latency.max" in message
+    # Every problem at once, nothing created.
+    assert "services.podinfo.checks.request-volume.min: got 0" in message
+    assert run.resources == []
+    # One request/s over 6 workers: a 6 s throttle period, 6.5 s with a request, in a 10 s run.
+    low = {"version": "6.14.1", "loadTest": {"rate": 1, "concurrency": 6}}
+    message, _ = rejection(
+        "dev", {"podinfo": {**low, "release": {"interval": "10s", "metricInterval": "30s"}}}
+    )
+    assert (
+        f"{NAME}:services.podinfo.loadTest: got {{'rate': 1, 'concurrency': 6, "
+        "'checks.latency.max': 500, 'interval': '10s'}; allowed: loadTest.concurrency/"
+        "loadTest.rate + checks.latency.max/1000 at most 4 s with a 10 s interval (here 6/1 + "
+        "0.5 = 6.5 s)" in message
+    )
+
+
+def test_slow_and_low_rate_load_ends_hey_stop_and_a_second_before_each_run() -> None:
+    # prod runs every 60 s: the same slow service is accepted, and its load ends 6 + 6 + 1 s
+    # before each run instead of the usual 5 s; the low-rate one 6 + 0.5 (to 7) + 1 s before.
+    for fields, hey in (
+        ({"checks": {"latency": {"max": 6000}}}, "hey -z 47s -q 0.166667 -c 60 "),
+        ({"loadTest": {"rate": 1, "concurrency": 6}}, "hey -z 52s -q 0.166667 -c 6 "),
+        ({}, "hey -z 55s -q 2 -c 5 "),
+    ):
+        run = run_program("prod", {"services": {"podinfo": {"version": "6.14.1", **fields}}})
+        for hook in canary(run)["spec"]["analysis"]["webhooks"]:
+            if hook["name"].startswith("load-test"):
+                assert hey in hook["metadata"]["cmd"], (fields, hook)
+
+
 def test_pods_carry_their_version_for_the_proxy_series() -> None:
     run = run_program("dev", {"services": {"podinfo": {"version": "6.14.0"}}})
     labels = deployment(run).inputs["spec"]["template"]["metadata"]["labels"]

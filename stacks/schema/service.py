@@ -614,6 +614,8 @@ class ServiceConfig(Section):
         rules = Rules(info)
         if rules.valid("release", "replicas"):
             self._primary_bounds(rules)
+        if rules.valid("checks", "loadTest", "release"):
+            self._load_rules(rules)
         if rules.valid("checks"):
             self._check_rules(rules)
         rules.done(self)
@@ -643,6 +645,25 @@ class ServiceConfig(Section):
                 rules.refuse((*where, "query"), check.query, problem)
             if check.min is None and check.max is None:
                 rules.refuse(where, check.model_dump(exclude_none=True), "a min, a max or both")
+
+    def _load_rules(self, rules: Rules) -> None:
+        """hey must stop well within a run, or the load tester skips the next run's load
+        (stacks/services/analysis.py load_gap_problem)."""
+        from stacks.services import analysis
+
+        interval = self.release.interval_seconds
+        if interval <= 0:
+            return  # the stack's pacing is refused under its own key
+        rate, workers, latency = self.load_test.rate, self.load_concurrency, self.latency_ms
+        problem = analysis.load_gap_problem(rate, workers, latency, interval)
+        if problem is not None:
+            given = {
+                "rate": rate,
+                "concurrency": workers,
+                "checks.latency.max": latency,
+                "interval": f"{interval}s",
+            }
+            rules.refuse("loadTest", given, problem)
 
     def _built_in_rules(self, rules: Rules, name: str, check: Check) -> None:
         where = ("checks", name)

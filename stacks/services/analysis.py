@@ -23,6 +23,11 @@ What they rest on, at the pinned versions:
   (scheduler.go:449-457, scheduler_hooks.go runPreRolloutHooks). So each load command runs a
   little less than one interval (load_seconds): it has ended when the next run calls it again,
   and starting it also as a pre-rollout task puts load into the first analysis window.
+- hey, the load command (Alpine's hey package in the load tester image, Dockerfile.loadtester at
+  v1.44.0; rakyll/hey v0.1.4), does not end at its -z: it then only asks its workers to stop,
+  and each finishes its throttle wait and one request first (hey_stop_seconds). The gap before
+  the next run covers that, so a slow or low-rate service needs a longer one (load_gap_seconds),
+  and one whose gap would take more than half the interval is refused (load_gap_problem).
 """
 
 from __future__ import annotations
@@ -45,6 +50,9 @@ LOADTESTER_TICK_SECONDS = 0.1
 """The load tester's runner starts queued tasks every 100 ms (cmd/loadtester/main.go:68)."""
 LOAD_GAP_MIN_SECONDS = 2
 LOAD_GAP_MAX_SECONDS = 5
+LOAD_GAP_SLACK_SECONDS = 1
+"""What the gap keeps beyond hey's own stop: a run calling its webhooks later than the next one,
+the runner's 100 ms tick, hey's process start."""
 
 # The label every service pod carries with its version, so Prometheus's linkerd-proxy job (which
 # copies pod labels) puts it on the proxy's series and `canaryctl history` can name releases.
@@ -53,20 +61,67 @@ VERSION_SERIES_LABEL = "app_kubernetes_io_version"
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
-def load_gap_seconds(interval_seconds: int) -> int:
-    """How long before a run its load command ends: a tenth of the interval, 2-5 s.
+def hey_stop_seconds(rate: int, concurrency: int, latency_ms: int) -> float:
+    """How long hey may still run after its -z: one worker's throttle period plus one request.
+
+    rakyll/hey v0.1.4 (what the load tester image installs): hey.go sleeps for -z, then Stop()
+    puts one value per worker on a channel; requester.go runWorker checks that channel only at
+    the top of its loop, then waits for its throttle tick (time.Tick every 1/q s, and -q is per
+    worker: rate/concurrency here) and makes one request, waiting for the answer. A worker that
+    checked just before the stop, after a fast request, waits up to concurrency/rate s for its
+    next tick, then sends one more request, which may take the latency: their sum. (With every
+    request equally slow it is the larger of the two; a canary's latencies vary.) `latency_ms` is
+    the SLO's p99: a canary slower than that fails its latency check anyway.
+    """
+    return concurrency / rate + latency_ms / 1000
+
+
+def _hey_gap_seconds(rate: int, concurrency: int, latency_ms: int) -> int:
+    return math.ceil(hey_stop_seconds(rate, concurrency, latency_ms)) + LOAD_GAP_SLACK_SECONDS
+
+
+def load_gap_seconds(interval_seconds: int, rate: int, concurrency: int, latency_ms: int) -> int:
+    """How long before a run its load command ends: a tenth of the interval, 2-5 s, and at least
+    hey's stop time plus a second.
 
     The next run calls the same command again and the load tester skips it while the previous
-    one still runs, so the gap must absorb the run-to-run variation of when Flagger calls the
-    webhook (its Kubernetes API calls before it), the runner's 100 ms tick and hey finishing its
-    requests in flight. Longer gaps only lose load: every window ends with one.
+    one still runs (hey included), so the gap must absorb hey's stop (hey_stop_seconds) and the
+    run-to-run variation of when Flagger calls the webhook (its Kubernetes API calls before it)
+    and the runner's 100 ms tick. Longer gaps only lose load: every window ends with one.
     """
-    return min(LOAD_GAP_MAX_SECONDS, max(LOAD_GAP_MIN_SECONDS, interval_seconds // 10))
+    usual = min(LOAD_GAP_MAX_SECONDS, max(LOAD_GAP_MIN_SECONDS, interval_seconds // 10))
+    return max(usual, _hey_gap_seconds(rate, concurrency, latency_ms))
 
 
-def load_seconds(interval_seconds: int) -> int:
+def load_seconds(interval_seconds: int, rate: int, concurrency: int, latency_ms: int) -> int:
     """`hey -z` of each load command: one interval less the gap."""
-    return interval_seconds - load_gap_seconds(interval_seconds)
+    return interval_seconds - load_gap_seconds(interval_seconds, rate, concurrency, latency_ms)
+
+
+def load_gap_problem(
+    rate: int, concurrency: int, latency_ms: int, interval_seconds: int
+) -> str | None:
+    """None when the load generator can stop within half the analysis interval; else what is
+    allowed, for the config error.
+
+    The gap hey needs (hey_stop_seconds plus a second) is taken from every run's load: past half
+    the interval, most of each window goes without load, and a generator that takes longer to
+    stop than the interval is skipped by the load tester at every other run.
+    """
+    gap = _hey_gap_seconds(rate, concurrency, latency_ms)
+    if gap <= interval_seconds / 2:
+        return None
+    stop = hey_stop_seconds(rate, concurrency, latency_ms)
+    most = interval_seconds // 2 - LOAD_GAP_SLACK_SECONDS
+    return (
+        f"loadTest.concurrency/loadTest.rate + checks.latency.max/1000 at most {most} s with a "
+        f"{interval_seconds} s interval (here {concurrency}/{rate} + {latency_ms / 1000:g} = "
+        f"{stop:g} s): hey runs up to that long past its -z (a throttle period and one more "
+        "request, rakyll/hey requester.go runWorker), the load tester skips the next run's load "
+        "while it runs, and the gap left for it, a second more, may take at most half the "
+        "interval; raise loadTest.rate, lower loadTest.concurrency or checks.latency.max, or "
+        "lengthen the interval"
+    )
 
 
 @dataclass(frozen=True)
@@ -82,14 +137,12 @@ class LoadCoverage:
     window_seconds: int
 
 
-def load_coverage(
-    interval_seconds: int, window_seconds: int, load: int | None = None
-) -> LoadCoverage:
+def load_coverage(interval_seconds: int, window_seconds: int, load: int) -> LoadCoverage:
     """Load seconds per window, runs exactly one interval apart (tests/load_schedule.py simulates
     the jitter): the pre-rollout run starts the load at 0, each later run k at k*interval ends the
-    window of its analysis and restarts the load, which runs `load` (default load_seconds)."""
+    window of its analysis and restarts the load, which runs `load` seconds (load_seconds)."""
     step = interval_seconds
-    load = load_seconds(interval_seconds) if load is None else min(load, interval_seconds)
+    load = min(load, interval_seconds)
     covered = []
     runs = math.ceil(window_seconds / step) + 2
     for k in range(1, runs + 1):
@@ -127,7 +180,8 @@ def default_min_requests(
     hey falling behind; a window with only admin and probe traffic counts 0 (the queries select
     the service's port and meshed clients), and fails.
     """
-    coverage = load_coverage(interval_seconds, window_seconds)
+    load = load_seconds(interval_seconds, rate, concurrency, latency_p99_ms)
+    coverage = load_coverage(interval_seconds, window_seconds, load)
     counted = min(coverage.first_seconds - SCRAPE_INTERVAL_SECONDS / 2, coverage.least_seconds)
     guaranteed = sustained_rate(rate, concurrency, latency_p99_ms) * max(0.0, counted)
     return max(1, math.floor(guaranteed / 2))

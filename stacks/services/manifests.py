@@ -252,15 +252,17 @@ def _webhooks(s: ServiceConfig) -> list[dict[str, Any]]:
 
     Each load command runs a little less than one interval (stacks/services/analysis.py load_seconds):
     Flagger calls it again at every run, and the load tester skips a command that is still
-    running (pkg/loadtester/runner.go), so a longer one would leave every other window without
-    load. It is also a pre-rollout task, one run before the first analysis, so that window has
+    running (pkg/loadtester/runner.go), so one still running then (hey included, which stops a
+    throttle period and a request after its -z) would leave every other window without load. It is also a pre-rollout task, one run before the first analysis, so that window has
     load too; the first rollout call then finds it ended and starts it again."""
     r = s.release
     tester = loadtester_url(s.namespace)
     canary_url = f"http://{s.name}-canary.{s.namespace}:{s.port}"
     apex_url = f"http://{s.name}.{s.namespace}:{s.port}"
-    load = flagger_duration(load_seconds(r.interval_seconds))
-    # hey's -q is per worker (a float): the workers together send load_rate requests/s.
+    load = flagger_duration(
+        load_seconds(r.interval_seconds, s.load_test.rate, s.load_concurrency, s.latency_ms)
+    )
+    # hey's -q is per worker (a float): the workers together send loadTest.rate requests/s.
     workers = s.load_concurrency
     hey = f"hey -z {load} -q {s.load_test.rate / workers:g} -c {workers}"
     path = s.load_test.path

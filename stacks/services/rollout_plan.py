@@ -259,7 +259,9 @@ def duration(seconds: int) -> str:
 
 
 def release_analysis(s: ServiceConfig) -> Analysis:
-    """The Analysis of a service's release settings, its acceptance test and volume check."""
+    """The Analysis of a service's release: its release settings, its pre-rollout acceptance
+    test, its volume check, and how long its load runs (which depends on its load generator and
+    its latency check)."""
     r = s.release
     strategy = {"canary": CANARY, "abTesting": AB_TESTING, "blueGreen": BLUE_GREEN}[r.strategy]
     return Analysis(
@@ -272,6 +274,8 @@ def release_analysis(s: ServiceConfig) -> Analysis:
         manual_promotion=r.manual_promotion,
         acceptance_test=bool(s.acceptance_test.path),
         window_seconds=r.metric_interval_seconds,
-        load_seconds=load_seconds(r.interval_seconds),
+        load_seconds=load_seconds(
+            r.interval_seconds, s.load_test.rate, s.load_concurrency, s.latency_ms
+        ),
         min_requests=s.min_requests,
     )
