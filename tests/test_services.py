@@ -452,9 +452,11 @@ def test_declared_services_get_every_object_valid_and_wired(stack: str, services
         (t.inputs["metadata"]["namespace"], t.inputs["metadata"]["name"])
         for t in run.of_type(TEMPLATE)
     )
-    assert templates == [
+    built_in = [
         (ns, m) for ns in ("podinfo", "shop") for m in ("latency", "request-volume", "success-rate")
     ]
+    # checkout's own check (examples/services/checkout.yaml) gets a template of its own.
+    assert templates == sorted([*built_in, ("shop", "checkout-server-errors")])
     # Helm's renderer and the official schemas: every object valid, every URL a Service port.
     rendered = render_stack(stack, run=run, reuse=committed(stack))
     assert [p for found in check(rendered).values() for p in found] == []
@@ -512,6 +514,28 @@ def test_blue_green_analyses_without_weights_then_switches(services_dir: Path) -
     assert hooks(run, "checkout")["acceptance-test"]["metadata"]["cmd"] == (
         "curl -sf -X GET http://checkout-canary.shop:8080/api/health"
     )
+
+
+def test_a_custom_check_gets_its_template_and_its_place_in_the_canary(services_dir: Path) -> None:
+    """examples/services/checkout.yaml's server-errors: a MetricTemplate in the service's
+    namespace with the query as written, and a Canary check that references it with its bound;
+    both valid against Flagger's CRDs (the test above), the query judged by Prometheus in
+    tests/test_analysis_queries.py."""
+    run = shop("prod")
+    (template,) = [
+        r.inputs for r in run.of_type(TEMPLATE) if r.name.endswith("-checkout-server-errors")
+    ]
+    declared = yaml.safe_load((ROOT / "examples/services/checkout.yaml").read_text())
+    assert template["metadata"] == {"name": "checkout-server-errors", "namespace": "shop"}
+    assert template["spec"]["query"] == declared["checks"]["server-errors"]["query"]
+    assert template["spec"]["provider"]["type"] == "prometheus"
+    metrics = {m["name"]: m for m in canary(run, "checkout")["spec"]["analysis"]["metrics"]}
+    assert list(metrics) == ["request-volume", "success-rate", "latency", "server-errors"]
+    assert metrics["server-errors"]["templateRef"] == {
+        "name": "checkout-server-errors",
+        "namespace": "shop",
+    }
+    assert metrics["server-errors"]["thresholdRange"] == {"max": 0.5}
 
 
 def test_canary_with_its_own_pacing_and_sticky_sessions(services_dir: Path) -> None:

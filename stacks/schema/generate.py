@@ -8,6 +8,7 @@ each file that differs from what the schema gives (tests/test_schema.py runs it 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -103,6 +104,22 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _doc(model: type[BaseModel]) -> str:
+    """A model's docstring as one paragraph."""
+    return " ".join(inspect.cleandoc(model.__doc__ or "").split())
+
+
+def _path(info: FieldInfo, name: str) -> str:
+    """How a key below this field is written: `checks.<name>.` for a map, `items[].` for a list."""
+    key = info.alias or name
+    origin = getattr(unwrap(info.annotation), "__origin__", None)
+    if origin is dict:
+        return f"{key}.<name>."
+    if origin in (list, tuple):
+        return f"{key}[]."
+    return f"{key}."
+
+
 def _first_line(model: type[BaseModel]) -> str:
     return (model.__doc__ or model.__name__).strip().splitlines()[0].rstrip(".")
 
@@ -125,13 +142,13 @@ def configuration_reference() -> str:
         "",
     ]
     for section, model in SECTIONS:
-        lines += [f"## {section}", "", (model.__doc__ or "").strip(), ""]
+        lines += [f"## {section}", "", _doc(model), ""]
         lines += _table(model, key_prefix="")
         for name, info in model.model_fields.items():
             for nested in _nested(info):
-                key = info.alias or name
-                lines += [f"### {key}", "", (nested.__doc__ or "").strip(), ""]
-                lines += _table(nested, key_prefix=f"{key}.")
+                prefix = _path(info, name)
+                lines += [f"### {prefix.rstrip('.')}", "", _doc(nested), ""]
+                lines += _table(nested, key_prefix=prefix)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -163,11 +180,11 @@ def services_reference() -> str:
             continue
         seen.add(model)
         title = prefix.rstrip(".") or "service"
-        lines += [f"## {title}", "", (model.__doc__ or "").strip(), ""]
+        lines += [f"## {title}", "", _doc(model), ""]
         lines += _table(model, key_prefix=prefix)
         for name, info in model.model_fields.items():
             for nested in _nested(info):
-                queue.append((f"{prefix}{info.alias or name}.", nested))
+                queue.append((f"{prefix}{_path(info, name)}", nested))
     return "\n".join(lines).rstrip() + "\n"
 
 
