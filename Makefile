@@ -2,7 +2,7 @@
 VENV ?= venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test test-slow lint lint-workflows validate render bench e2e
+.PHONY: install test test-slow lint lint-workflows check generate validate render bench e2e
 
 install: $(VENV)/.installed
 
@@ -28,6 +28,15 @@ lint: install lint-workflows
 lint-workflows: install
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(VENV)/bin/zizmor --offline --quiet .github/workflows
+
+# A stack's config judged offline as `pulumi up` judges it: make check STACK=dev (or any
+# Pulumi.<name>.yaml); prints every problem, exit 1 when the config is refused.
+check: install
+	@$(PY) -m canaryctl check $(or $(STACK),dev)
+
+# Pulumi.yaml's config block and docs/configuration.md, docs/services.md from stacks/schema.
+generate: install
+	$(PY) -m stacks.schema.generate
 
 validate: install
 	$(PY) scripts/validate.py

@@ -2,15 +2,16 @@
 
 import pulumi
 
-from stacks import config, existing_objects, services
-from stacks.cluster import AksCluster, AksClusterArgs, create_only, live
+from stacks import config
+from stacks.cluster import AksCluster, AksClusterArgs, create_only, existing_objects, live
+from stacks.cluster.existing import ExistingCluster, ExistingClusterArgs
 from stacks.components.ownership import owned_by, owner_id
 from stacks.components.teardown import GUARD_NAME, TeardownGuard, deleted_with
 from stacks.delivery import Delivery, DeliveryArgs
-from stacks.existing_cluster import ExistingCluster, ExistingClusterArgs
-from stacks.mesh import Mesh, MeshArgs
-from stacks.services import Services, ServicesArgs
-from stacks.telemetry import PROMETHEUS_URL, Telemetry, TelemetryArgs
+from stacks.mesh.layer import Mesh, MeshArgs
+from stacks.services import layer as services
+from stacks.services.layer import Services, ServicesArgs
+from stacks.telemetry.layer import PROMETHEUS_URL, Telemetry, TelemetryArgs
 
 # 0. Everything is checked before anything is created: config values, then the services' names.
 settings = config.load()
@@ -22,18 +23,21 @@ owner = owner_id(settings.project, settings.stack)
 #    What already runs there is read first: a create-only change is refused (prod) or announced
 #    as a replacement (dev); on a shared cluster, what another installation owns is refused or
 #    left alone. Nothing is registered before these checks pass.
-if settings.aks is not None:
-    running = live.observe(settings.aks)
-    replacing = create_only.check(settings.project, settings.stack, settings.aks, running)
+if settings.cluster is not None:
+    running = live.observe(settings.cluster)
+    replacing = create_only.check(
+        settings.project, settings.stack, settings.cluster, running, settings.protect
+    )
     cluster = AksCluster(
         "cluster",
         AksClusterArgs(
-            settings=settings.aks,
+            settings=settings.cluster,
             project=settings.project,
             stack=settings.stack,
             tags=tags,
             live=running,
             replacing=replacing,
+            protect=settings.protect,
         ),
     )
     pulumi.export("clusterName", cluster.cluster_name)
@@ -48,7 +52,7 @@ if settings.aks is not None:
     )
     keep_gateway_api = False
     layers: list[pulumi.Resource] = [cluster]
-    cluster_label = settings.aks.cluster_name
+    cluster_label = settings.cluster.cluster_name
 else:
     assert settings.local is not None
     inventory, found = existing_objects.check(settings, owner)
@@ -84,6 +88,8 @@ telemetry = Telemetry(
     "telemetry",
     TelemetryArgs(
         settings=settings.telemetry,
+        alerting=settings.alerting,
+        zone_redundant_storage=settings.zone_redundant_storage,
         mesh=settings.mesh,
         linkerd_namespace=mesh.namespace,
         mesh_ready=mesh.control_plane,
@@ -129,7 +135,7 @@ pulumi.export("services", released.summary)
 #    unless allowDestroy), it stops the destroy before anything is deleted or dropped from state.
 TeardownGuard(
     GUARD_NAME,
-    protect=settings.aks.protect if settings.aks is not None else False,
+    protect=settings.protect,
     stack=settings.stack,
     cluster=cluster_label,
     layers=[*layers, mesh, telemetry, delivery, released],

@@ -23,7 +23,7 @@ from canaryctl.vcpu_needs import TOTAL, LivePool, Sku, needs, sku_from
 
 if TYPE_CHECKING:
     from canaryctl.az import Az
-    from canaryctl.doctor import Report, StackFacts
+    from canaryctl.preflight import Report, StackFacts
 
 SIZES, QUOTA = "vm sizes", "vcpu quota"
 SKUS_TIMEOUT_SECONDS = 180  # the answer covers every size in the region before az filters it

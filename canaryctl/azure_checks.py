@@ -13,7 +13,7 @@ from canaryctl.az import Az, az_json
 from canaryctl.tools import Runner, ToolFailed
 
 if TYPE_CHECKING:
-    from canaryctl.doctor import Found, Report, StackFacts
+    from canaryctl.preflight import Found, Report, StackFacts
 
 LOGIN, VERSION, PROVIDERS = "azure login", "kubernetes version", "resource providers"
 CHECKS = (
@@ -119,7 +119,7 @@ def _group_exists(az: Az, facts: StackFacts) -> bool | None:
 
 
 def _version(report: Report, az: Az, facts: StackFacts) -> None:
-    # The program accepts only MAJOR.MINOR[.PATCH] (stacks/validators.py), checked before this.
+    # The program accepts only MAJOR.MINOR[.PATCH] (stacks/schema/cluster.py), checked before this.
     minor = ".".join(facts.kubernetes_version.split(".")[:2])
     patch = facts.kubernetes_version.count(".") == 2
     try:

@@ -26,7 +26,7 @@ from canaryctl.tools import ToolFailed
 
 if TYPE_CHECKING:
     from canaryctl.az import Az
-    from canaryctl.doctor import Report, StackFacts
+    from canaryctl.preflight import Report, StackFacts
 
 ROLE_ASSIGNMENTS, RESOURCES = "role assignments", "create resources"
 API_VERSION = "api-version=2022-04-01"

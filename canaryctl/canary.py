@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from canaryctl.timefmt import parse_time
-from stacks.analysis import REQUEST_VOLUME
-from stacks.rollout_plan import (
+from stacks.services.analysis import REQUEST_VOLUME
+from stacks.services.rollout_plan import (
     AB_TESTING,
     BLUE_GREEN,
     CANARY,
@@ -266,7 +266,7 @@ class Canary:
         Flagger notices a new revision at its next run (up to one interval); the canary
         Deployment may take progressDeadlineSeconds to become ready; then comes the slowest
         promotion (threshold-1 failed checks on the way) or the slowest rollback (every step but
-        the last passes, then threshold failures), see stacks/rollout_plan.py. A minute covers
+        the last passes, then threshold failures), see stacks/services/rollout_plan.py. A minute covers
         polling and API latency. Time at a manual promotion gate is not included: `wait` times
         out there and says to run `promote`.
         """

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from canaryctl.canary import Check
 from canaryctl.kube import Event
 from canaryctl.prometheus import Prometheus
-from stacks.analysis import CHECK_UNITS
+from stacks.services.analysis import CHECK_UNITS
 
 ANALYSIS_METRIC = "flagger_canary_metric_analysis"
 PASS, FAIL, NOT_EVALUATED, NO_DATA, UNKNOWN = "pass", "FAIL", "not evaluated", "no data", "-"

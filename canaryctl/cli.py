@@ -201,6 +201,22 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument(
         "--stack", default="dev", metavar="NAME", help="the stack to check (default: dev)"
     )
+    check = commands.add_parser(
+        "check",
+        help="judge a stack's config as `pulumi up` would, offline: every problem at once",
+        description="Apply every rule `pulumi up` applies to a stack's config before creating "
+        "anything: the Pulumi CLI's own (required keys, types, secrets), every stack key, every "
+        "service declaration and the rules across them. Prints each problem with where it is "
+        "written, what was given and what is allowed (with a did-you-mean for unknown keys). "
+        "Exit 0 when the config is accepted, 1 when it is refused. No cluster or Azure needed.",
+    )
+    check.add_argument(
+        "stack",
+        nargs="?",
+        default="dev",
+        metavar="STACK",
+        help="a stack name or its file, e.g. dev or Pulumi.staging.yaml (default: dev)",
+    )
     plan = commands.add_parser(
         "plan", help="the release timeline of each of a stack's services (no cluster)"
     )
@@ -237,6 +253,10 @@ def _run(args: argparse.Namespace) -> int:
         from canaryctl import plan
 
         return plan.run(args.stack, args.names, sys.stdout)
+    if args.command == "check":
+        from canaryctl import check
+
+        return check.run(args.stack, sys.stdout)
     if args.command == "doctor":
         from canaryctl import doctor
 

@@ -18,9 +18,10 @@ from canaryctl.errors import CanaryctlError, Unavailable
 from canaryctl.kube import Cluster
 from canaryctl.kubeconfig import Target, connect, from_document, kubeconfig_files, stack_outputs
 from canaryctl.tools import Runner, ToolFailed, Version, dotted, parse_version
+from stacks.components.access_review import EVERYTHING, REQUIRED_ACCESS, REVIEWS_PATH, allowed
 
 if TYPE_CHECKING:
-    from canaryctl.doctor import Found, Report, StackFacts
+    from canaryctl.preflight import Found, Report, StackFacts
 
 KUBECONFIG, EXEC, API, RBAC, CRDS, SKEW = (
     "kubeconfig",
@@ -37,15 +38,6 @@ CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{}.flagger.a
 # The charts install CRDs, cluster roles and bindings, webhooks and (linkerd-viz) an APIService,
 # and grant what their controllers need, which only a cluster admin may: so ask for `* * *` and,
 # when that is refused, name which of these is refused too.
-PLATFORM_NEEDS = (
-    ("create", "", "namespaces"),
-    ("create", "apiextensions.k8s.io", "customresourcedefinitions"),
-    ("create", "rbac.authorization.k8s.io", "clusterroles"),
-    ("create", "rbac.authorization.k8s.io", "clusterrolebindings"),
-    ("create", "admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
-    ("create", "admissionregistration.k8s.io", "validatingwebhookconfigurations"),
-    ("create", "apiregistration.k8s.io", "apiservices"),
-)
 
 
 def run(report: Report, runner: Runner, facts: StackFacts, found: dict[str, Found]) -> None:
@@ -213,27 +205,18 @@ def _rbac(report: Report, cluster: Cluster, local: bool) -> None:
         "a new role assignment takes up to 5 minutes to reach the cluster"
     )
     answers = {}
-    for verb, group, resource in (("*", "*", "*"), *PLATFORM_NEEDS):
-        body = {
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SelfSubjectAccessReview",
-            "spec": {"resourceAttributes": {"verb": verb, "group": group, "resource": resource}},
-        }
-        status, answer = cluster.probe(
-            "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body
-        )
+    for access in (EVERYTHING, *REQUIRED_ACCESS):
+        status, answer = cluster.probe("POST", REVIEWS_PATH, access.review())
         if status != 200:
             report.add(
                 "FAIL", RBAC, f"cannot ask the API what you may do ({status}: {answer})", fix
             )
             return
-        answers[(verb, resource)] = bool((answer.get("status") or {}).get("allowed"))
-        if verb == "*" and answers[(verb, resource)]:
+        answers[access] = allowed(answer)
+        if access == EVERYTHING and answers[access]:
             report.add("PASS", RBAC, "cluster admin (may do everything the platform installs)")
             return
-    refused = [
-        f"{verb} {resource}" for (verb, resource), ok in answers.items() if not ok and verb != "*"
-    ]
+    refused = [str(a) for a, ok in answers.items() if not ok and a != EVERYTHING]
     also = f"; refused: {', '.join(refused)}" if refused else ""
     report.add("FAIL", RBAC, f"not cluster admin (the charts need it){also}", fix)
 

@@ -22,109 +22,34 @@ docs/doctor.md describes every check, the command behind it and its fix.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-import pulumi
-
 from canaryctl import azure_checks, cluster_checks
 from canaryctl.egress import Egress, Ipify
-from canaryctl.errors import FAILED, OK
-from canaryctl.project import StackRefused, project_root, provider_setting, read_stack
-from canaryctl.stack_config import ENCRYPTED
-from canaryctl.tools import TOOLS, Runner, Subprocess, ToolFailed, Version, dotted, version_of
-from stacks import config
+from canaryctl.preflight import (
+    CONFIG,
+    FAIL,
+    NEEDS_CONFIG,
+    NO_AZURE,
+    PASS,
+    SKIP,
+    Found,
+    Pool,
+    Report,
+    StackFacts,
+)
+from canaryctl.project import (
+    StackRefused,
+    project_root,
+    provider_setting,
+    read_stack,
+    stack_settings,
+)
+from canaryctl.tools import TOOLS, Runner, Subprocess, ToolFailed, dotted, version_of
 from stacks.cluster.pools import user_pool_name
-
-PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
-CONFIG = "stack config"
-NO_AZURE = "local stack uses no Azure"
-NEEDS_CONFIG = "needs a stack config `pulumi up` accepts (see stack config)"
-
-
-@dataclass(frozen=True)
-class Check:
-    status: str
-    name: str
-    result: str
-    fix: str = ""
-    details: tuple[str, ...] = ()
-
-
-class Report:
-    """Prints each check as it completes (az calls take seconds) and counts them."""
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self.checks: list[Check] = []
-
-    def add(
-        self, status: str, name: str, result: str, fix: str = "", details: tuple[str, ...] = ()
-    ) -> Check:
-        check = Check(status, name, result, fix, details)
-        self.checks.append(check)
-        self.out.write(f"{status}  {name}: {result}\n")
-        for detail in details:
-            self.out.write(f"        - {detail}\n")
-        if status == FAIL and fix:
-            self.out.write(f"      fix: {fix}\n")
-        self.out.flush()
-        return check
-
-    def finish(self) -> int:
-        count = {s: sum(1 for c in self.checks if c.status == s) for s in (PASS, FAIL, SKIP)}
-        tally = f"{count[PASS]} passed, {count[FAIL]} failed, {count[SKIP]} skipped"
-        if count[FAIL]:
-            self.out.write(f"\n{tally}: fix the FAIL lines above, then run doctor again.\n")
-            return FAILED
-        self.out.write(f"\n{tally}: ready for `pulumi up`.\n")
-        return OK
-
-
-@dataclass(frozen=True)
-class Pool:
-    """A node pool as the stack's validated config declares it."""
-
-    name: str
-    """system or user (the program's pools, stacks/cluster/pools.py)."""
-    vm_size: str
-    count: int
-    """Nodes when the pool is created."""
-    max_count: int
-    """The autoscaler's upper bound; `count` for a pool that does not scale."""
-
-
-@dataclass(frozen=True)
-class StackFacts:
-    """What the checks need from the stack: plain values taken from the program's validated
-    Settings (stacks/config.py), so any validated source can fill them in."""
-
-    stack: str
-    environment: str
-    location: str
-    kubernetes_version: str
-    sku_tier: str
-    cluster_name: str
-    resource_group: str
-    kube_context: str
-    kubeconfig_path: str | None
-    subscription: str | None
-    """The subscription the stack will deploy to, when pinned; None means az's default one."""
-    subscription_source: str
-    subscription_secret: bool = False
-    """azure-native:subscriptionId is set as a secret: doctor cannot read it to compare."""
-    pools: tuple[Pool, ...] = ()
-    """AKS: the system pool, then the user pool."""
-    user_pool_name: str = ""
-    """The AKS name of the user pool this config makes; another name live means a rotation."""
-    availability_zones: tuple[str, ...] = ()
-    authorized_ip_ranges: tuple[str, ...] = ()
-
-    @property
-    def local(self) -> bool:
-        return self.environment == "local"
 
 
 class ConfigRefused(Exception):
@@ -140,25 +65,17 @@ class ConfigRefused(Exception):
 
 def read_facts(root: Path, stack: str, today: date) -> tuple[StackFacts, tuple[str, ...]]:
     """The stack's facts and the program's warnings, from its config as `pulumi up` checks it:
-    the Pulumi CLI's rules (canaryctl/stack_config.py), then the program's (stacks.config.check).
+    the Pulumi CLI's rules (stacks/schema/cli.py), then the program's (stacks/schema).
     ConfigRefused lists every problem of a config either would refuse."""
     short = stack.rsplit("/", 1)[-1]
     try:
-        project, merged = read_stack(root, stack)
+        settings = stack_settings(root, stack, today)
     except StackRefused as refused:
-        raise ConfigRefused(short, "the Pulumi CLI", refused.problems, "") from None
-    values = dict(merged.values)
-    # canaryctl cannot decrypt: an encrypted value of the project stands in as a well-formed one
-    # (its own content is checked by `pulumi up`, which can read it).
-    for key in merged.secret_keys:
-        if key.startswith(f"{project}:") and key not in values:
-            values[key] = ENCRYPTED
-    # The program reads config through pulumi.Config; outside the engine it reads this table.
-    pulumi.runtime.set_all_config(values, list(merged.secret_keys))
-    settings, reader = config.check(project, short, today)
-    if reader.problems:
-        environment = values.get(f"{project}:environment", "")
-        raise ConfigRefused(short, "the program", tuple(reader.problems), environment)
+        environment = ""
+        if refused.judge == "the program":
+            project, merged = read_stack(root, stack)
+            environment = merged.values.get(f"{project}:environment", "")
+        raise ConfigRefused(short, refused.judge, refused.problems, environment) from None
     subscription, source, secret = _subscription(root, stack)
     facts = StackFacts(
         stack=short,
@@ -174,7 +91,7 @@ def read_facts(root: Path, stack: str, today: date) -> tuple[StackFacts, tuple[s
         subscription_source=source,
         subscription_secret=secret,
     )
-    aks = settings.aks
+    aks = settings.cluster
     if aks is not None:
         system, user = aks.system_pool, aks.user_pool
         facts = replace(
@@ -197,9 +114,10 @@ def read_facts(root: Path, stack: str, today: date) -> tuple[StackFacts, tuple[s
             availability_zones=aks.availability_zones,
             authorized_ip_ranges=aks.authorized_ip_ranges,
         )
+    project, merged = read_stack(root, stack)
     hidden = sorted(k.split(":", 1)[1] for k in merged.secret_keys if k.startswith(f"{project}:"))
     notes = (f"encrypted, so checked by `pulumi up` only: {', '.join(hidden)}",) if hidden else ()
-    return facts, (*reader.warnings, *notes)
+    return facts, (*(f"{project}:{w}" for w in settings.warnings), *notes)
 
 
 def _subscription(root: Path, stack: str) -> tuple[str | None, str, bool]:
@@ -263,12 +181,6 @@ def run(
         azure_checks.run(report, runner, found.get("az"), facts, egress or Ipify())
     cluster_checks.run(report, runner, facts, found)
     return report.finish()
-
-
-@dataclass(frozen=True)
-class Found:
-    path: str
-    version: Version | None
 
 
 def check_tools(report: Report, runner: Runner, local: bool) -> dict[str, Found]:

@@ -16,7 +16,7 @@ import urllib.request
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from canaryctl.doctor import Report, StackFacts
+    from canaryctl.preflight import Report, StackFacts
 
 EGRESS = "api server access"
 LOOKUP_TIMEOUT_SECONDS = 10

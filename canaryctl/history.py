@@ -9,7 +9,7 @@ ScaleFromZero; Finalising and rollback ScaleToZero), and Prometheus sees each po
 labels it with (app_kubernetes_io_version). Its outcome is Flagger's counter that rose as it ended
 (flagger_canary_successes_total or _failures_total, recorder.go IncSuccesses/IncFailures); its
 steps and checks come from flagger_canary_weight and flagger_canary_metric_analysis, judged
-against the thresholds recorded at the time (canary_check_threshold, stacks/analysis.py).
+against the thresholds recorded at the time (canary_check_threshold, stacks/services/analysis.py).
 
 Two passes keep within Prometheus's 11,000 points per series: a coarse one over the whole span
 finds the releases, a fine one (one sample per scrape) reads each. Only plain selectors are sent.
@@ -32,10 +32,10 @@ from canaryctl.kube import Cluster
 from canaryctl.prometheus import Prometheus, Series, range_step
 from canaryctl.report import Point, Report, analyse, render_json, render_text
 from canaryctl.timefmt import clock
-from stacks.analysis import THRESHOLD_SERIES, VERSION_SERIES_LABEL
+from stacks.services.analysis import THRESHOLD_SERIES, VERSION_SERIES_LABEL
 
 SCRAPE_SECONDS = 10.0
-"""Prometheus's scrape interval (stacks/analysis.py SCRAPE_INTERVAL_SECONDS)."""
+"""Prometheus's scrape interval (stacks/services/analysis.py SCRAPE_INTERVAL_SECONDS)."""
 PROMOTED, ROLLED_BACK, IN_PROGRESS, UNKNOWN = (
     "promoted",
     "rolled back",

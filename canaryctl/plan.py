@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
-import pulumi
-
 from canaryctl.errors import OK, CanaryctlError
-from canaryctl.project import project_root, read_stack
+from canaryctl.project import project_root, stack_settings
 from canaryctl.timefmt import clock
-from stacks import config
-from stacks.config_reader import Reader
-from stacks.rollout_plan import RolloutPlan, plan, release_analysis
-from stacks.settings import ServiceSettings
-from stacks.validators import flagger_duration
+from stacks.schema.delivery import flagger_duration
+from stacks.schema.service import ServiceConfig
+from stacks.services.rollout_plan import RolloutPlan, plan, release_analysis
 
 STRATEGY_NAMES = {"canary": "canary", "abTesting": "A/B testing", "blueGreen": "blue/green"}
 
 
 def run(stack: str, names: Sequence[str], out: TextIO) -> int:
     root = project_root()
-    project, merged = read_stack(root, stack)
-    services = stack_services(project, merged.values, stack, merged.secret_keys)
+    services = stack_services(root, stack)
     chosen = _choose(services, names, stack)
     stack_file = f"Pulumi.{stack.rsplit('/', 1)[-1]}.yaml"
     out.write(f"Release plans for stack {stack} (services/*.yaml + {stack_file})\n")
@@ -32,26 +28,14 @@ def run(stack: str, names: Sequence[str], out: TextIO) -> int:
     return OK
 
 
-def stack_services(
-    project: str, values: dict[str, str], stack: str, secret_keys: Iterable[str] = ()
-) -> tuple[ServiceSettings, ...]:
-    """The stack's services, checked by stacks.config exactly as `pulumi up` checks them."""
-    # The program reads config through pulumi.Config; outside the engine it reads this table.
-    pulumi.runtime.set_all_config(values, list(secret_keys))
-    reader = Reader(pulumi.Config(project))
-    services = config.read_services(reader)
-    if reader.problems:
-        listed = "\n".join(f"  - {problem}" for problem in reader.problems)
-        raise CanaryctlError(
-            f"invalid service settings for stack {stack} ({len(reader.problems)} problem(s)); "
-            f"fix them in Pulumi.{stack.rsplit('/', 1)[-1]}.yaml or services/:\n{listed}"
-        )
-    return services
+def stack_services(root: Path, stack: str) -> tuple[ServiceConfig, ...]:
+    """The stack's services, checked with the whole stack exactly as `pulumi up` checks them."""
+    return stack_settings(root, stack).services
 
 
 def _choose(
-    services: tuple[ServiceSettings, ...], names: Sequence[str], stack: str
-) -> list[ServiceSettings]:
+    services: tuple[ServiceConfig, ...], names: Sequence[str], stack: str
+) -> list[ServiceConfig]:
     by_name = {s.name: s for s in services}
     unknown = [n for n in names if n not in by_name]
     if unknown:
@@ -64,7 +48,7 @@ def _choose(
     return [by_name[n] for n in names] if names else list(services)
 
 
-def render(s: ServiceSettings, p: RolloutPlan) -> str:
+def render(s: ServiceConfig, p: RolloutPlan) -> str:
     """One service's plan as a timeline, one row per Flagger run, in rollout_plan's model."""
     r = s.release
     gate = (

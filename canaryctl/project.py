@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from canaryctl.errors import CanaryctlError
-from canaryctl.stack_config import CliConfigError, StackConfig, merge
+from stacks.schema import ConfigError, Settings, files
+from stacks.schema.cli import StackConfig
 
 PROJECT_FILE = "Pulumi.yaml"
 # canaryctl ships inside the project's checkout (canaryctl/ next to Pulumi.yaml).
@@ -31,44 +33,38 @@ def project_root() -> Path:
     )
 
 
-def stack_config(root: Path, stack: str) -> tuple[str, dict[str, str]]:
-    """The project name and the config the engine would pass for `stack`.
-
-    Pulumi.yaml's defaults, overridden by Pulumi.<stack>.yaml, keyed "project:key" with values as
-    text (lists and maps as JSON), after the Pulumi CLI's own checks (canaryctl/stack_config.py),
-    exactly how `pulumi up` hands them to the program. Encrypted values are left out.
-    """
-    name, merged = read_stack(root, stack)
-    return name, merged.values
-
-
 def read_stack(root: Path, stack: str) -> tuple[str, StackConfig]:
-    """The project name and `stack`'s config with the CLI's checks; CanaryctlError when it refuses."""
-    project = _yaml(root / PROJECT_FILE)
-    name = str(project.get("name") or "")
-    short = stack.rsplit("/", 1)[-1]  # org/project/dev names the same stack file as dev
-    stack_file = root / f"Pulumi.{short}.yaml"
-    if not stack_file.is_file():
-        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
-        raise CanaryctlError(
-            f"no stack file {stack_file.name} in {root}: pick one of {', '.join(known) or '(none)'}"
-        )
+    """The project name and `stack`'s config with the CLI's checks; StackRefused when the CLI
+    would refuse it, CanaryctlError when the file is missing."""
     try:
-        merged = merge(
-            name, project.get("config") or {}, short, _yaml(stack_file).get("config") or {}
-        )
-    except CliConfigError as error:
-        raise StackRefused(short, str(error)) from None
+        name, merged, _ = files.read_stack(root, stack)
+    except files.StackFileError as error:
+        if error.problems:
+            raise StackRefused(str(error), "the Pulumi CLI", error.problems) from None
+        raise CanaryctlError(str(error)) from None
     return name, merged
 
 
-class StackRefused(CanaryctlError):
-    """The Pulumi CLI would refuse the stack's config before the program runs."""
+def stack_settings(root: Path, stack: str, today: date | None = None) -> Settings:
+    """`stack`'s validated settings, judged as `pulumi up` judges them: the Pulumi CLI's rules,
+    then the program's; StackRefused lists every problem of a config either would refuse."""
+    short = stack.rsplit("/", 1)[-1]
+    read_stack(root, stack)  # the CLI's refusal, or a missing file, first
+    try:
+        return files.load_files(root, stack, today)
+    except ConfigError as error:
+        lines = tuple(line.strip()[2:] for line in str(error).splitlines()[1:] if line.strip())
+        raise StackRefused(f"the program refuses stack {short}", "the program", lines) from None
 
-    def __init__(self, stack: str, error: str) -> None:
-        super().__init__(f"the Pulumi CLI would refuse stack {stack}: {error}")
-        self.problems = tuple(line.strip() for line in error.splitlines()[1:] if line.strip())
-        """The CLI's own error lines, one per problem."""
+
+class StackRefused(CanaryctlError):
+    """`pulumi up` would refuse the stack's config: the Pulumi CLI or the program, every problem."""
+
+    def __init__(self, message: str, judge: str, problems: tuple[str, ...]) -> None:
+        listed = "".join(f"\n  - {problem}" for problem in problems)
+        super().__init__(f"{message} ({len(problems)} problem(s)):{listed}")
+        self.judge = judge
+        self.problems = problems
 
 
 def provider_setting(root: Path, stack: str, key: str) -> tuple[Any, str] | None:

@@ -20,7 +20,7 @@ from canaryctl.errors import CanaryctlError
 from canaryctl.kube import Cluster, ServiceRefused
 
 # The telemetry layer's Prometheus: release "prometheus" in namespace "monitoring", whose chart
-# serves it as Service prometheus-server on port 80 (stacks/telemetry.py PROMETHEUS_URL).
+# serves it as Service prometheus-server on port 80 (stacks/telemetry/layer.py PROMETHEUS_URL).
 NAMESPACE = "monitoring"
 SERVICE = "prometheus-server:80"
 # Prometheus refuses a range query of more points than this per series (api.go:688).

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from canaryctl.doctor import Pool
+    from canaryctl.preflight import Pool
 
 TOTAL = "cores"
 """The usage entry "Total Regional vCPUs": every family of the region counts against it."""

@@ -43,7 +43,7 @@ NAMESPACE = "podinfo"
 # Real podinfo tags; the good release uses whichever the stack does not run yet.
 VERSIONS = ("6.14.0", "6.14.1")
 LINKERD_DEPLOYMENTS = ("linkerd-identity", "linkerd-destination", "linkerd-proxy-injector")
-# Namespaces the stack creates besides its services' (stacks/existing_objects.py wanted()).
+# Namespaces the stack creates besides its services' (stacks/cluster/existing_objects.py wanted()).
 PLATFORM_NAMESPACES = ("cert-manager", "linkerd", "linkerd-viz", "monitoring", "flagger-system")
 
 

@@ -9,10 +9,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from stacks.components.crds import apply_crds
-from stacks.helm import release
-from stacks.pins import FLAGGER_CRDS
-from stacks.settings import DeliverySettings
-from stacks.versions import FLAGGER
+from stacks.components.helm import release
+from stacks.pins import FLAGGER, FLAGGER_CRDS
+from stacks.schema.delivery import DeliveryConfig
 
 NAMESPACE = "flagger-system"
 # Flagger's Gateway API router writing HTTPRoute gateway.networking.k8s.io/v1beta1, as Flagger's
@@ -28,7 +27,7 @@ MESH_PROVIDER = "gatewayapi:v1beta1"
 
 @dataclass(frozen=True)
 class DeliveryArgs:
-    settings: DeliverySettings
+    settings: DeliveryConfig
     prometheus_url: str
     cluster_name: str
     shared_cluster: bool

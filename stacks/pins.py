@@ -1,16 +1,61 @@
-"""Pins: the sha256 of every file the platform downloads itself, with where each comes from.
+"""Pins: every version the platform installs and the sha256 of every file it downloads itself.
 
+The one place for versions: chart versions, the Linkerd release a stack gets by default
+(`linkerdVersion`), the Gateway API CRDs, Flagger's CRDs and Linkerd's dashboards at that release.
 Each digest was taken from the byte-identical copy in ../shared (see the README of each folder
-there), which equals the upstream URL at the given tag. stacks/components/pinned.py refuses a file
-whose digest differs. A new upstream version needs new pins here, on purpose.
+there), which equals the upstream URL at the given tag; stacks/components/pinned.py refuses a file
+whose digest differs. Bump a chart version, then run `make render`: it pulls the new chart
+(online), renders it with the values the program passes and validates the result;
+`make render INERT=1` lists values the new version no longer reads.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from stacks.components.pinned import PinnedFile
 
+
+@dataclass(frozen=True)
+class Chart:
+    repo: str
+    name: str
+    version: str
+
+
+# Linkerd: the open-source stable channel is frozen at 2.14; edge is the maintained channel.
+# linkerdVersion (a stack setting) defaults to this chart version, edge-26.8.3.
+LINKERD_REPO = "https://helm.linkerd.io/edge"
+LINKERD_VERSION = "2026.8.3"
+# Linkerd 2.20 (edge 2026.6.3) is the oldest release whose chart values this program sets.
+MIN_LINKERD_CHART = (2026, 6, 3)
+# Gateway API CRDs (standard channel): Linkerd 2.20 accepts v1.2.1 to v1.5.1 and recommends v1.2.1.
+GATEWAY_API_VERSION = "v1.2.1"
+GATEWAY_API_RANGE = ((1, 2, 1), (1, 5, 1))
+
+PROMETHEUS = Chart("https://prometheus-community.github.io/helm-charts", "prometheus", "29.27.0")
+# The Grafana chart moved from grafana/helm-charts to grafana-community in 2026.
+GRAFANA = Chart("https://grafana-community.github.io/helm-charts", "grafana", "12.11.1")
+CERT_MANAGER = Chart("https://charts.jetstack.io", "cert-manager", "v1.21.1")
+FLAGGER_REPO = "https://flagger.app"
+FLAGGER = Chart(FLAGGER_REPO, "flagger", "1.44.0")
+# The load tester chart is released with Flagger; 0.38.0 ships with Flagger 1.44.0.
+LOADTESTER = Chart(FLAGGER_REPO, "loadtester", "0.38.0")
+
+
+def linkerd_chart(name: str, version: str) -> Chart:
+    """One of Linkerd's charts (linkerd-crds, linkerd-control-plane, linkerd-viz) at `version`."""
+    return Chart(LINKERD_REPO, name, version)
+
+
+def edge_tag(chart_version: str) -> str:
+    """The linkerd2 git tag of an edge chart version: 2026.8.3 -> edge-26.8.3."""
+    year, month, number = chart_version.split(".")
+    return f"edge-{year[2:]}.{month}.{number}"
+
+
 # Linkerd's Grafana dashboards at tag edge-26.8.3, grafana/dashboards/<name>.json (Apache-2.0).
-LINKERD_DASHBOARDS_TAG = "edge-26.8.3"
+LINKERD_DASHBOARDS_TAG = edge_tag(LINKERD_VERSION)
 _LINKERD_DASHBOARD_SHA256 = {
     "authority": "a8437639fe34ab92e4167d7eedd6916d915b347ed86159ab24693998c134f7ac",
     "cronjob": "3d43d97f6786457ffbef67a30a28b8d5da232453de5300e4063058202733d9c0",

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from stacks.service_manifests import render
+from stacks.services.manifests import render
+from stacks.telemetry.layer import PROMETHEUS_URL
 from tests.fake_prometheus import FakePrometheus
 from tests.services_fixture import podinfo
 
@@ -147,7 +148,7 @@ class FakeKubeApi:
         manual_promotion: bool = False,
         step_weight: int = 10,
     ) -> None:
-        """A Canary as the platform renders it (stacks/service_manifests.py), replaying `frames`."""
+        """A Canary as the platform renders it (stacks/services/manifests.py), replaying `frames`."""
         settings = podinfo(
             namespace=namespace,
             interval_seconds=60,
@@ -156,7 +157,7 @@ class FakeKubeApi:
             step_weight=step_weight,
             manual_promotion=manual_promotion,
         )
-        obj = render(settings, platform_alerts=False).canary
+        obj = render(settings, PROMETHEUS_URL, platform_alerts=False).canary
         obj["metadata"]["name"] = name
         self.canaries[(namespace, name)] = _Canary(obj, frames)
         self.services.add((namespace, "flagger-loadtester"))

@@ -11,7 +11,7 @@ pkg/controller/scheduler.go), scraped every 10 s into the fake Prometheus:
   - flagger_canary_successes_total / _failures_total: +1 when a release ends (:412, :991);
 and what the platform adds: the canary pods' proxies (process_start_time_seconds with the pods'
 app_kubernetes_io_version, from scale-up to scale-down) and canary_check_threshold (recording
-rules, stacks/analysis.py).
+rules, stacks/services/analysis.py).
 """
 
 from __future__ import annotations

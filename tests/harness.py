@@ -9,6 +9,7 @@ import json
 import os
 import runpy
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,11 @@ from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from canaryctl import project
-from stacks import existing_objects
+from stacks.cluster import existing_objects
+from stacks.cluster.existing_objects import Found, Inventory, Wanted
 from stacks.components.pinned import MIRROR_ENV
-from stacks.existing_objects import Found, Inventory, Wanted
-from stacks.settings import LocalClusterSettings
+from stacks.schema import Source, files
+from stacks.schema.cluster import LocalClusterConfig
 from tests.fake_tls import provider_state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +93,7 @@ class Existing:
     crds: dict[str, Found] = field(default_factory=dict)
     reads: list[Wanted] = field(default_factory=list)
 
-    def read(self, s: LocalClusterSettings, want: Wanted) -> Inventory:
+    def read(self, s: LocalClusterConfig, want: Wanted) -> Inventory:
         """Stands in for stacks.existing_objects.read_cluster (the Kubernetes client)."""
         self.reads.append(want)
         return Inventory(
@@ -353,12 +354,45 @@ def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[st
     """Config as the engine hands it to the program (Pulumi.yaml defaults, then the stack file,
     after the Pulumi CLI's own checks), then what the user sets (`pulumi config set`) and
     `overrides` on top; an override of None removes the key."""
-    _, config = project.stack_config(ROOT, stack)
+    config = dict(files.read_stack(ROOT, stack)[1].values)
     for key, value in {**SET_BY_USER.get(stack, {}), **(overrides or {})}.items():
         config.pop(f"{NAME}:{key}", None)
         if value is not None:
             config[f"{NAME}:{key}"] = value if isinstance(value, str) else json.dumps(value)
     return config
+
+
+def config_and_secrets(
+    stack: str, overrides: dict[str, Any] | None = None, secrets: dict[str, str] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """The config `run_program` hands the program, and which keys of it are secret."""
+    config = stack_config(stack, overrides)
+    secret_keys = []
+    # An override replaces (or, as None, removes) a secret the user set.
+    user_set = SECRETS_SET_BY_USER.get(stack, {})
+    given = {k: v for k, v in user_set.items() if k not in (overrides or {})} | (secrets or {})
+    for key, value in given.items():
+        config[f"{NAME}:{key}"] = value
+        secret_keys.append(f"{NAME}:{key}")
+    return config, secret_keys
+
+
+def source(
+    stack: str,
+    overrides: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
+    today: date | None = None,
+) -> Source:
+    """The same config as the schema's input, to judge it without running the program."""
+    config, secret_keys = config_and_secrets(stack, overrides, secrets)
+    return Source(
+        project=NAME,
+        stack=stack,
+        values=config,
+        is_secret=lambda key: key in secret_keys,
+        encrypted=lambda path: False,
+        today=today or date.today(),
+    )
 
 
 def run_program(
@@ -375,14 +409,7 @@ def run_program(
     run = run or Run(stack=stack)
     existing = existing or Existing()
     recording = RecordingMocks(run, existing)
-    config = stack_config(stack, overrides)
-    secret_keys = []
-    # An override replaces (or, as None, removes) a secret the user set.
-    user_set = SECRETS_SET_BY_USER.get(stack, {})
-    given = {k: v for k, v in user_set.items() if k not in (overrides or {})} | (secrets or {})
-    for key, value in given.items():
-        config[f"{NAME}:{key}"] = value
-        secret_keys.append(f"{NAME}:{key}")
+    config, secret_keys = config_and_secrets(stack, overrides, secrets)
     pulumi.runtime.set_all_config(config, secret_keys)
     settings.ROOT.set(None)  # a fresh Stack resource (and exports) per run
     mocks.set_mocks(

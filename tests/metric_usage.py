@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from stacks import dashboards
-from tests.metric_catalogue import uses
+from stacks.telemetry import dashboards
+from stacks.telemetry.metrics import uses
 
 # linkerd-viz's metrics API and CLI read these from the platform's Prometheus (linkerd2 at
 # edge-26.8.3): viz/metrics-api/stat_summary.go:51-55, edges.go:17,46, grpc_server.go:43,

@@ -17,17 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from stacks import pins, versions
+from stacks import pins
 from stacks.components import pinned
 from tests import chart_cache
 
 _LINKERD_CHARTS = ("linkerd-crds", "linkerd-control-plane", "linkerd-viz")
 _OTHER_CHARTS = (
-    versions.PROMETHEUS,
-    versions.GRAFANA,
-    versions.CERT_MANAGER,
-    versions.FLAGGER,
-    versions.LOADTESTER,
+    pins.PROMETHEUS,
+    pins.GRAFANA,
+    pins.CERT_MANAGER,
+    pins.FLAGGER,
+    pins.LOADTESTER,
 )
 SHOWN = 3
 """Missing files named in the line; the rest are counted."""
@@ -36,7 +36,7 @@ SHOWN = 3
 def charts() -> Iterator[tuple[str, str, str]]:
     """(chart, version, repository) of every pinned chart archive."""
     repos = {chart.name: chart.repo for chart in _OTHER_CHARTS}
-    repos |= dict.fromkeys(_LINKERD_CHARTS, versions.LINKERD_REPO)
+    repos |= dict.fromkeys(_LINKERD_CHARTS, pins.LINKERD_REPO)
     for chart, version in pins.CHART_ARCHIVE_SHA256:
         yield chart, version, repos[chart]
 

@@ -21,10 +21,10 @@ import yaml
 from kubernetes_validate.utils import all_versions
 from referencing import Registry, Resource
 
-from stacks import versions
+from stacks import pins
 from stacks.components.crds import crd_documents
 from stacks.pins import FLAGGER_CRDS
-from stacks.validators import MIN_KUBERNETES
+from stacks.schema.kubernetes_versions import MIN_KUBERNETES
 from tests import k8s_rules
 from tests.crd_schemas import CrdIndex
 from tests.harness import NAME, ROOT, Run, stack_config
@@ -101,7 +101,7 @@ def builtin_validator(
 def flagger_crds(kubernetes_version: str) -> CrdIndex:
     """Flagger's CRDs at the pinned version, for objects checked outside a stack."""
     index = CrdIndex(definitions(kubernetes_version))
-    for doc in crd_documents([FLAGGER_CRDS[versions.FLAGGER.version]]):
+    for doc in crd_documents([FLAGGER_CRDS[pins.FLAGGER.version]]):
         index.add(doc)
     return index
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from stacks.alerts_health import COMPONENTS
+from stacks.telemetry.alerts_health import COMPONENTS
 from tests.harness import Run
 from tests.promtool import assert_rules_hold, check_rules
 
@@ -520,7 +520,7 @@ def test_a_disk_that_really_fills_over_days_is_alerted(runs: dict[str, Run]) -> 
 def test_the_disk_trend_spans_two_of_the_largest_blocks(retention: str, window: str) -> None:
     """30d retention compacts blocks up to 54 h (a tenth is 72 h): a 2-day window would again
     see one falling edge."""
-    from stacks.alerts_health import disk_rules
+    from stacks.telemetry.alerts_health import disk_rules
 
     (filling,) = [
         r

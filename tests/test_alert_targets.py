@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from stacks.alerts_health import COMPONENTS, KUBE_STATE_METRICS_SERVICE
+from stacks.telemetry.alerts_health import COMPONENTS, KUBE_STATE_METRICS_SERVICE
 from tests.render_check import StackRender, committed
 
 _PAIR = re.compile(r'(\w+)="([^"]*)"')

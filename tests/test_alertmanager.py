@@ -26,7 +26,12 @@ from typing import Any
 import pytest
 import yaml
 
-from stacks.alertmanager import DEAD_MANS_SWITCH_KEY, RECEIVER_KEY, SECRET_NAME, SECRETS_PATH
+from stacks.telemetry.alertmanager import (
+    DEAD_MANS_SWITCH_KEY,
+    RECEIVER_KEY,
+    SECRET_NAME,
+    SECRETS_PATH,
+)
 from tests.harness import NAME, RECEIVER_SECRETS, Run, run_program
 from tests.helm_render import declared_releases, kube_version, render
 

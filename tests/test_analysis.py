@@ -7,10 +7,11 @@ import copy
 
 import pytest
 
-from stacks import analysis, crosscheck
-from stacks.analysis import RenderError, load_coverage, query_model, render_query
-from stacks.service_manifests import render, render_namespace
-from stacks.telemetry import PROMETHEUS_URL
+from stacks.services import analysis
+from stacks.services.analysis import RenderError, load_coverage, query_model, render_query
+from stacks.services.manifests import render, render_namespace
+from stacks.telemetry.layer import PROMETHEUS_URL
+from tests import crosscheck
 from tests.services_fixture import podinfo
 
 
@@ -48,7 +49,7 @@ def test_whitespace_runs_become_one_space_as_flagger_sends_them() -> None:
 
 
 def test_the_model_is_flaggers_for_each_metric() -> None:
-    canary = render(podinfo("prod"), platform_alerts=False).canary
+    canary = render(podinfo("prod"), PROMETHEUS_URL, platform_alerts=False).canary
     metric = canary["spec"]["analysis"]["metrics"][0]
     # scheduler_metrics.go toMetricModel: target and service default to targetRef.name.
     assert query_model(canary, metric) == {
@@ -65,7 +66,7 @@ def test_the_model_is_flaggers_for_each_metric() -> None:
 
 def broken(mutate) -> list[str]:
     service = podinfo("dev")
-    manifests = render(service, platform_alerts=False)
+    manifests = render(service, PROMETHEUS_URL, platform_alerts=False)
     namespace = render_namespace(service.namespace, PROMETHEUS_URL, None)
     mutate(manifests.canary, namespace)
     return crosscheck.problems(manifests, namespace, PROMETHEUS_URL)
@@ -165,7 +166,7 @@ def test_versions_become_valid_label_values() -> None:
 
 
 def test_thresholds_become_recording_rules_for_the_dashboard() -> None:
-    canary = copy.deepcopy(render(podinfo("prod"), platform_alerts=False).canary)
+    canary = copy.deepcopy(render(podinfo("prod"), PROMETHEUS_URL, platform_alerts=False).canary)
     rules = analysis.threshold_rules(analysis.thresholds(canary))
     (group,) = rules["groups"]
     by_metric = {(r["labels"]["metric"], r["labels"]["bound"]): r for r in group["rules"]}

@@ -13,11 +13,13 @@ import json
 import re
 
 import pytest
+import yaml
 
-from stacks.analysis import query_model, render_query
-from stacks.dashboards import CANARY_DASHBOARD
-from stacks.service_manifests import render, render_namespace
-from stacks.telemetry import PROMETHEUS_URL
+from stacks.manifests import ROOT
+from stacks.services.analysis import query_model, render_query
+from stacks.services.manifests import render, render_namespace
+from stacks.telemetry.dashboards import CANARY_DASHBOARD
+from stacks.telemetry.layer import PROMETHEUS_URL
 from tests import linkerd_series as ls
 from tests.promtool import assert_rules_hold, check_rules, holds
 from tests.services_fixture import podinfo
@@ -31,7 +33,7 @@ LOAD = 100
 def checks(stack: str) -> dict[str, str]:
     """Each check of the stack's podinfo Canary as the expression that holds when it passes."""
     service = podinfo(stack)
-    canary = render(service, platform_alerts=False).canary
+    canary = render(service, PROMETHEUS_URL, platform_alerts=False).canary
     templates = {
         t["metadata"]["name"]: t["spec"]["query"]
         for t in render_namespace(service.namespace, PROMETHEUS_URL, None).metric_templates
@@ -292,3 +294,32 @@ def test_the_dashboard_repeats_one_panel_per_check_with_value_threshold_and_weig
     (check,) = [v for v in board["templating"]["list"] if v["name"] == "check"]
     assert check["query"]["query"].startswith("label_values(canary_check_threshold{")
     assert check["includeAll"] and check["multi"], "every check gets its panel"
+
+
+def example_check(name: str) -> tuple[str, dict[str, float]]:
+    """A custom check of examples/services/checkout.yaml as Flagger would send it for the test
+    pods' Canary (namespace podinfo, target podinfo, a 1m window), and its bound."""
+    declared = yaml.safe_load((ROOT / "examples/services/checkout.yaml").read_text())
+    check = declared["checks"][name]
+    canary = {"metadata": {"name": "podinfo", "namespace": "podinfo"}}
+    canary["spec"] = {"targetRef": {"name": "podinfo"}}
+    query = render_query(check["query"], query_model(canary, {"interval": "1m"}))
+    return query, {k: check[k] for k in ("min", "max") if k in check}
+
+
+def test_the_example_custom_check_passes_without_errors_and_fails_on_them() -> None:
+    """checkout's server-errors: 0 % when no response is a 5xx (its `or on() vector(0)` keeps an
+    empty numerator from failing the check), over its 0.5 % bound at 2 % errors; without that
+    `or`, a healthy canary would fail (Flagger: no values found)."""
+    query, bound = example_check("server-errors")
+    assert bound == {"max": 0.5}
+    healthy = ls.traffic(ls.CANARY, ls.application(ls.CANARY), per_scrape=LOAD, scrapes=SCRAPES)
+    failing = ls.traffic(
+        ls.CANARY, ls.application(ls.CANARY), per_scrape=LOAD, scrapes=SCRAPES, error_ratio=0.02
+    )
+    base = [*noise(ls.CANARY), *healthy_primary()]
+    assert holds(f"({query}) <= 0.5", [*base, *healthy], EVAL)
+    assert not holds(f"({query}) <= 0.5", [*base, *failing], EVAL)
+    naive = query.replace(" or on() vector(0)", "")
+    assert naive != query
+    assert not holds(f"({naive}) <= 0.5", [*base, *healthy], EVAL)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from canaryctl.canary import Canary
-from stacks.rollout_plan import AB_TESTING, BLUE_GREEN, CANARY
+from stacks.services.rollout_plan import AB_TESTING, BLUE_GREEN, CANARY
 
 
 def live(**analysis: Any) -> Canary:

@@ -91,8 +91,9 @@ def test_not_cluster_admin_names_what_is_refused(api, tmp_path, monkeypatch):
     status, result, fix = checks["rbac"]
     assert (status, result) == (
         "FAIL",
-        "not cluster admin (the charts need it); refused: create customresourcedefinitions, "
-        "create clusterroles",
+        "not cluster admin (the charts need it); refused: create "
+        "customresourcedefinitions.apiextensions.k8s.io, create "
+        "clusterroles.rbac.authorization.k8s.io",
     )
     assert "cluster-admin" in fix
 

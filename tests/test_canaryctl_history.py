@@ -18,7 +18,7 @@ import yaml
 from canaryctl import prometheus
 from canaryctl.cli import main
 from stacks.manifests import MANIFESTS
-from stacks.telemetry import PROMETHEUS_URL
+from stacks.telemetry.layer import PROMETHEUS_URL
 from tests.fake_kube_api import FakeKubeApi, Frame
 from tests.flagger_history import Flagger, healthy, release
 
@@ -111,7 +111,7 @@ def test_one_release_in_full_step_by_step(api, tmp_path, capsys):
 def test_thresholds_are_those_recorded_at_the_time(api, tmp_path, capsys):
     _, out, _ = history(api, tmp_path, capsys, "--since", "1d", "--release", "3")
     assert "thresholds: request-volume >= 500," in out, "not the Canary's 65 of today"
-    # Detection to Succeeded in n + 3 runs of 1 min (stacks/rollout_plan.py), n = 5 steps.
+    # Detection to Succeeded in n + 3 runs of 1 min (stacks/services/rollout_plan.py), n = 5 steps.
     assert "promoted after 8:00" in out
 
 

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from canaryctl.cli import main
 
@@ -40,7 +41,7 @@ def test_dev_plan_meets_the_fast_feedback_targets(capsys, monkeypatch):
     assert "Promotion: 2:40 after Flagger notices the release" in out
     assert "Rollback: 1:00 after the first failed check; 1:40 after the start" in text
     assert "promotion gate" not in out
-    # The load feeding the checks, as it really falls into the windows (stacks/analysis.py).
+    # The load feeding the checks, as it really falls into the windows (stacks/services/analysis.py).
     assert (
         "Load starts with the pre-rollout checks, one run before the first analysis, and runs "
         "18 s of every 20 s run (the load tester skips a command that still runs): the first "
@@ -49,8 +50,20 @@ def test_dev_plan_meets_the_fast_feedback_targets(capsys, monkeypatch):
     )
 
 
-def test_prod_plan_has_small_steps_and_a_promotion_gate(capsys, monkeypatch):
-    monkeypatch.chdir(ROOT / "stacks")  # found by walking up, like the pulumi CLI does
+def test_prod_plan_has_small_steps_and_a_promotion_gate(tmp_path, capsys, monkeypatch):
+    # prod as committed, plus what its owner sets before the first `pulumi up`.
+    prod = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]
+    prod |= {
+        "progressive-delivery:apiServerAuthorizedIpRanges": ["203.0.113.0/24"],
+        "progressive-delivery:alertReceiver": "pagerduty",
+        "progressive-delivery:alertReceiverSecret": {"secure": "v1:AAAA"},
+        "progressive-delivery:deadMansSwitchUrl": {"secure": "v1:AAAA"},
+    }
+    project = project_with(tmp_path, "config: {}\n")
+    (project / "Pulumi.prod.yaml").write_text(yaml.safe_dump({"config": prod}))
+    (project / "stacks").mkdir()
+    monkeypatch.chdir(project / "stacks")  # found by walking up, like the pulumi CLI does
+    monkeypatch.setenv("PROGRESSIVE_DELIVERY_SERVICES_DIR", str(ROOT / "services"))
     code, out, _ = run_plan(capsys, "--stack", "prod")
     assert code == 0
     text = flat(out)
@@ -71,8 +84,11 @@ def test_prod_plan_has_small_steps_and_a_promotion_gate(capsys, monkeypatch):
 
 
 def project_with(tmp_path: Path, stack_yaml: str) -> Path:
+    """A project whose stack `bad` is `stack_yaml`, with its alerts explicitly nowhere."""
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    (tmp_path / "Pulumi.bad.yaml").write_text(stack_yaml)
+    (tmp_path / "Pulumi.bad.yaml").write_text(
+        stack_yaml.replace("config:\n", "config:\n  progressive-delivery:alertReceiver: none\n", 1)
+    )
     return tmp_path
 
 
@@ -90,8 +106,7 @@ def test_bad_config_gets_stacks_config_messages(tmp_path, capsys, monkeypatch):
     code, out, err = run_plan(capsys, "--stack", "bad")
     assert (code, out) == (3, "")
     assert err.splitlines() == [
-        "canaryctl: invalid service settings for stack bad (2 problem(s)); fix them in "
-        "Pulumi.bad.yaml or services/:",
+        "canaryctl: the program refuses stack bad (2 problem(s)):",
         "  - progressive-delivery:canaryInterval: got '5s'; allowed: seconds or minutes like 30s or 1m, from 10s to 60m",
         "  - progressive-delivery:canaryStepWeight: got 80; allowed: 1 to canaryMaxWeight (50)",
     ]

@@ -122,7 +122,7 @@ def test_each_check_shows_flaggers_last_value_against_its_threshold(api, tmp_pat
     names = ("request-volume", "success-rate", "latency")
     rows = [line.split() for line in section.splitlines() if line.strip().startswith(names)]
     assert rows == [
-        ["request-volume", "176", ">=", "65", "pass"],
+        ["request-volume", "176", ">=", "100", "pass"],
         ["success-rate", "71.43%", ">=", "99%", "FAIL"],
         ["latency", "8.3", "ms", "<=", "500", "ms", "not", "evaluated"],
     ]

@@ -72,7 +72,7 @@ def test_default_timeout_comes_from_the_live_analysis_settings(api, tmp_path, ca
     api.add_canary(promotion())
     _, out, _ = wait(api, tmp_path, capsys)
     # 1m to notice + 600 s deadline + slowest promotion ((5+3) runs + 4 failed checks on the
-    # way, stacks/rollout_plan.py) + 1m = 24 min.
+    # way, stacks/services/rollout_plan.py) + 1m = 24 min.
     intro = out.splitlines()[0]
     assert "5 steps to 50% every 1:00" in intro
     assert "promotion planned ~8:00" in intro
@@ -344,10 +344,10 @@ def test_each_analysis_shows_every_check_against_its_threshold(api, tmp_path, ca
     assert code == 0
     # Values Flagger recorded in the run that moved from 10% to 20% judge the 10% step.
     assert (
-        "  checks at 10%  request-volume 181 (>= 65) pass · success-rate 100.00% (>= 99%) pass"
+        "  checks at 10%  request-volume 181 (>= 100) pass · success-rate 100.00% (>= 99%) pass"
         " · latency 8.3 ms (<= 500 ms) pass" in out
     )
-    assert "  checks at 50%  request-volume 189 (>= 65) pass" in out
+    assert "  checks at 50%  request-volume 189 (>= 100) pass" in out
     # Asked through the API server's service proxy, never a port-forward.
     assert (
         "GET /api/v1/namespaces/monitoring/services/prometheus-server:80/proxy/api/v1/query"
@@ -362,7 +362,7 @@ def test_the_release_report_lists_each_step_with_its_checks(api, tmp_path, capsy
     report = out[out.index("Release report:") : out.index("PROMOTED")]
     assert report.startswith("Release report: podinfo/podinfo: promoted after")
     assert "reached 50% (5 of 5 steps)" in report
-    assert "thresholds: request-volume >= 65, success-rate >= 99%, latency <= 500 ms" in report
+    assert "thresholds: request-volume >= 100, success-rate >= 99%, latency <= 500 ms" in report
     rows = [line.split() for line in report.splitlines() if line.strip()[:3] in ("10%", "50%")]
     assert rows[0][0] == "10%" and rows[0][2:] == [
         "181",
@@ -385,7 +385,7 @@ def test_a_rollback_report_shows_the_failing_check_and_what_was_not_evaluated(
     code, out, _ = wait(api, tmp_path, capsys)
     assert code == 1
     assert (
-        "checks at 20%  request-volume 176 (>= 65) pass · success-rate 71.43% (>= 99%) FAIL · "
+        "checks at 20%  request-volume 176 (>= 100) pass · success-rate 71.43% (>= 99%) FAIL · "
         "latency 8.3 ms (<= 500 ms) not evaluated" in out
     )
     report = out[out.index("Release report:") : out.index("ROLLED BACK")]
@@ -408,7 +408,7 @@ def test_output_json_is_the_report_alone_on_stdout(api, tmp_path, capsys):
     assert [c["name"] for c in report["checks"]] == ["request-volume", "success-rate", "latency"]
     assert report["checks"][0] == {
         "name": "request-volume",
-        "min": 65.0,
+        "min": 100.0,
         "max": None,
         "window": "30s",
     }
@@ -426,7 +426,7 @@ def test_the_gate_report_shows_the_last_step_at_the_routed_weight(api, tmp_path,
     api.add_canary(manual(), manual_promotion=True)
     code, out, _ = wait(api, tmp_path, capsys, "--timeout", "0.5")
     assert code == 2
-    assert "checks at 50%  request-volume 189 (>= 65) pass" in out
+    assert "checks at 50%  request-volume 189 (>= 100) pass" in out
     assert "awaiting promotion [#####]  50/50%  passed 5/5" in out
 
 

@@ -1,4 +1,4 @@
-"""The Pulumi CLI's own config rules (canaryctl/stack_config.py): every committed stack passes them,
+"""The Pulumi CLI's own config rules (stacks/schema/cli.py): every committed stack passes them,
 and each rule catches what the CLI would refuse before the program ever runs."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from canaryctl.stack_config import CliConfigError, merge, validate_project
+from stacks.schema.cli import CliConfigError, merge, validate_project
 from tests.harness import NAME, PROJECT, ROOT, SET_BY_USER, STACKS, stack_config
 
 

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from datetime import date
 
-import pulumi
 import pytest
 
 from stacks.cluster.create_only import changes
 from stacks.cluster.live import LiveCluster, not_found
 from stacks.cluster.pools import pool_name
-from stacks.config_aks import read_aks
-from stacks.config_reader import ConfigError, Reader
-from stacks.settings import AksSettings
-from tests.harness import NAME, Existing, Run, run_program, stack_config
+from stacks.config import ConfigError
+from stacks.schema import load_source
+from stacks.schema.cluster import ClusterConfig
+from tests.harness import Existing, Run, run_program, source
 from tests.lifecycle.aks import live_cluster, pool
 
 MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster"
@@ -254,19 +253,17 @@ def test_allow_destroy_lifts_prods_protection_and_disarms_the_lock() -> None:
 
 
 def test_allow_destroy_in_prod_is_warned_about_on_every_run() -> None:
-    pulumi.runtime.set_all_config(stack_config("prod", {"allowDestroy": True}))
-    reader = Reader(pulumi.Config(NAME))
-    s = read_aks(reader, NAME, "prod", "prod", date(2026, 9, 1))
-    assert s.protect is False
-    (warning,) = [w for w in reader.warnings if "allowDestroy" in w]
+    allowed = load_source(source("prod", {"allowDestroy": True}, today=date(2026, 9, 1)))
+    assert allowed.protect is False
+    (warning,) = [w for w in allowed.warnings if "allowDestroy" in w]
     assert "`pulumi destroy` then deletes the whole stack" in warning
-    pulumi.runtime.set_all_config(stack_config("prod"))
-    reader = Reader(pulumi.Config(NAME))
-    assert read_aks(reader, NAME, "prod", "prod", date(2026, 9, 1)).protect is True
-    assert not [w for w in reader.warnings if "allowDestroy" in w]
+    protected = load_source(source("prod", today=date(2026, 9, 1)))
+    assert protected.protect is True
+    assert not [w for w in protected.warnings if "allowDestroy" in w]
 
 
-def _settings() -> AksSettings:
-    """dev's cluster settings, read by the program's own config code."""
-    pulumi.runtime.set_all_config(stack_config("dev"))
-    return read_aks(Reader(pulumi.Config(NAME)), NAME, "dev", "dev", date(2026, 9, 1))
+def _settings() -> ClusterConfig:
+    """dev's cluster settings, read by the program's own config schema."""
+    settings = load_source(source("dev", today=date(2026, 9, 1)))
+    assert settings.cluster is not None
+    return settings.cluster

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from stacks import schema
 from stacks.config import ConfigError
-from stacks.config_reader import Reader
-from tests.harness import NAME, PROJECT, Run, run_program, stack_config
+from tests.harness import NAME, PROJECT, Run, run_program, source
 
 ADMIN = "11111111-2222-3333-4444-555555555555"
 WINDOW = {"dayOfWeek": "Saturday", "startTime": "02:00", "durationHours": 4, "utcOffset": "+00:00"}
@@ -260,38 +260,21 @@ def test_an_unknown_field_in_a_map_is_named_with_the_closest_field() -> None:
     assert "clusterAdmins[0].objectId: got None" in message
 
 
-def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads(runs: dict[str, Run]) -> None:
-    import pulumi
-
-    from stacks import config
-
-    read: set[str] = set()
-    for stack in ("dev", "local"):
-        pulumi.runtime.set_all_config(stack_config(stack))
-        reader = Reader(pulumi.Config(NAME))
-        config._settings(reader, NAME, stack, date(2026, 11, 27))
-        read |= reader.read
-    assert read == set(PROJECT["config"]) == config.declared_keys()
+def test_pulumi_yaml_declares_exactly_the_schemas_keys() -> None:
+    assert set(PROJECT["config"]) == set(schema.declared())
 
 
 def test_a_minor_past_aks_standard_support_warns_with_its_end_date() -> None:
-    import pulumi
-
-    from stacks import config
-
-    pulumi.runtime.set_all_config(stack_config("dev", {"kubernetesVersion": "1.34"}))
     for today, warned in ((date(2026, 11, 30), False), (date(2026, 12, 1), True)):
-        reader = Reader(pulumi.Config(NAME))
-        config._settings(reader, NAME, "dev", today)
-        assert reader.problems == []
-        text = "\n".join(reader.warnings)
+        settings = schema.load_source(source("dev", {"kubernetesVersion": "1.34"}, today=today))
+        text = "\n".join(settings.warnings)
         assert ("ended on 2026-11-30" in text) is warned, text
         if warned:
             assert "Move to 1.37" in text
 
 
 def test_default_names_are_derived_validly_from_any_stack_name() -> None:
-    from stacks import azure_names
+    from stacks.schema import azure_names
 
     for stack in ("dev", "feature_x.v2", "a" * 80, "x..y"):
         cluster = azure_names.default_cluster_name(stack)
@@ -305,7 +288,12 @@ def test_default_names_are_derived_validly_from_any_stack_name() -> None:
 
 
 def test_the_zone_table_covers_exactly_the_region_table() -> None:
-    from stacks.azure_regions import GEOGRAPHY, PUBLIC_REGIONS, REGIONS_WITH_ZONES, zone_problem
+    from stacks.schema.azure_regions import (
+        GEOGRAPHY,
+        PUBLIC_REGIONS,
+        REGIONS_WITH_ZONES,
+        zone_problem,
+    )
 
     assert REGIONS_WITH_ZONES < PUBLIC_REGIONS == set(GEOGRAPHY)
     for region in PUBLIC_REGIONS - REGIONS_WITH_ZONES:

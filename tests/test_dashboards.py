@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from stacks import dashboards, pins
+from stacks import pins
 from stacks.components import pinned
 from stacks.components.pinned import PinnedFile, PinnedFileError
+from stacks.telemetry import dashboards
+from stacks.telemetry.metrics import problems
 from tests.harness import Run
-from tests.metric_catalogue import problems
 from tests.render_check import committed
 
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"

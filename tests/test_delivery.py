@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from stacks import validators, versions
+from stacks import pins
 from stacks.components import pinned
 from stacks.pins import FLAGGER_CRDS, GATEWAY_API_CRDS
 from tests.harness import Run
@@ -47,8 +47,8 @@ def test_flagger_crds_are_applied_from_the_pinned_release(stack_run: Run) -> Non
         "metrictemplates.flagger.app",
         "alertproviders.flagger.app",
     }
-    pinned_file = FLAGGER_CRDS[versions.FLAGGER.version]
-    assert pinned_file.url.endswith(f"/v{versions.FLAGGER.version}/artifacts/flagger/crd.yaml")
+    pinned_file = FLAGGER_CRDS[pins.FLAGGER.version]
+    assert pinned_file.url.endswith(f"/v{pins.FLAGGER.version}/artifacts/flagger/crd.yaml")
     flagger = run.release("flagger")
     # Helm would install crds/ once and never upgrade them.
     assert flagger.inputs["skipCrds"] is True
@@ -79,4 +79,4 @@ def test_the_gateway_api_crds_serve_the_httproute_version_flagger_writes() -> No
     crd = yaml.safe_load(pinned.read_text(httproutes))
     served = {v["name"]: v["served"] for v in crd["spec"]["versions"]}
     assert served.get("v1beta1") is True, served
-    assert validators.GATEWAY_API_RANGE[0] == (1, 2, 1)
+    assert pins.GATEWAY_API_RANGE[0] == (1, 2, 1)

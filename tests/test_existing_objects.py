@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from stacks.components.cluster_identity import ClusterChanged, _ClusterIdentityProvider
-from stacks.components.ownership import OWNER_LABEL, owner_id
-from stacks.config_reader import ConfigError
-from stacks.existing_objects import (
+from stacks.cluster.existing_objects import (
     BUNDLE_VERSION,
     CERT_MANAGER_CRD,
     CHANNEL,
@@ -16,6 +13,9 @@ from stacks.existing_objects import (
     HELM_RELEASE_NAMESPACE,
     Found,
 )
+from stacks.components.cluster_identity import ClusterChanged, _ClusterIdentityProvider
+from stacks.components.ownership import OWNER_LABEL, owner_id
+from stacks.config import ConfigError
 from tests.harness import KIND_CLUSTER_UID, Existing, Run, run_program
 
 OURS = {OWNER_LABEL: owner_id("progressive-delivery", "local")}

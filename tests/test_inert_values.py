@@ -46,7 +46,7 @@ KNOWN_INERT = {
         "the chart's default; stated because the platform's own alerts need Alertmanager"
     ),
     ("grafana", "sidecar.dashboards.label"): (
-        "the default; names the label the dashboard ConfigMaps carry (stacks/dashboards.py)"
+        "the default; names the label the dashboard ConfigMaps carry (stacks/telemetry/dashboards.py)"
     ),
     ("flagger", "linkerdAuthPolicy.create"): (
         "the default; stated because Flagger's Linkerd guide sets true, for viz's own Prometheus, "

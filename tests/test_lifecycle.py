@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from stacks.components.teardown import FORMER_GUARD_NAME, GUARD_NAME
-from stacks.config_services import SERVICES_DIR_ENV
+from stacks.schema.services import SERVICES_DIR_ENV
 from tests.harness import ROOT, Run, run_program
 from tests.lifecycle.aks import live_cluster
 from tests.lifecycle.engine import Res, State, changed_keys, destroy, ignoring, plan_update

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from stacks import analysis
-from stacks.analysis import query_model, render_query
-from stacks.service_manifests import render, render_namespace
-from stacks.telemetry import PROMETHEUS_URL
-from stacks.validators import flagger_seconds
+from stacks.schema.delivery import flagger_seconds
+from stacks.services import analysis
+from stacks.services.analysis import query_model, render_query
+from stacks.services.manifests import render, render_namespace
+from stacks.telemetry.layer import PROMETHEUS_URL
 from tests import linkerd_series as ls
 from tests import load_schedule as model
 from tests.promtool import measure, measure_cases
@@ -23,7 +23,7 @@ from tests.services_fixture import podinfo, read
 
 # A slow service (p99 SLO 6 s: 60 workers by default) and a low-rate one (one request/s over six
 # workers): hey takes longest to stop for these (stacks/analysis.py hey_stop_seconds).
-SLOW = {"slo": {"latencyP99Ms": 6000}}
+SLOW = {"checks": {"latency": {"max": 6000}}}
 LOW_RATE = {"loadTest": {"rate": 1, "concurrency": 6}}
 
 
@@ -41,7 +41,7 @@ def service_settings(stack: str, fields: dict[str, Any] | None):
 def rendered(stack: str, fields: dict[str, Any] | None = None) -> tuple[model.Schedule, dict, str]:
     """The stack's schedule as its podinfo Canary sets it, the Canary, and the volume query."""
     service = service_settings(stack, fields)
-    canary = render(service, platform_alerts=False).canary
+    canary = render(service, PROMETHEUS_URL, platform_alerts=False).canary
     spec = canary["spec"]["analysis"]
     (load,) = [h for h in spec["webhooks"] if h["name"] == "load-test"]
     seconds = re.search(r"-z (\d+[sm])", load["metadata"]["cmd"])
@@ -203,8 +203,8 @@ def test_every_window_answers_the_minimum_whatever_hey_and_the_runs_do(
     base, canary, _ = rendered(stack, fields)
     minimum = canary["spec"]["analysis"]["metrics"][0]["thresholdRange"]["min"]
     service = service_settings(stack, fields)
-    rate, concurrency = service.load_rate, service.load_concurrency
-    latency_ms = service.release.latency_p99_ms
+    rate, concurrency = service.load_test.rate, service.load_concurrency
+    latency_ms = service.latency_ms
     stop = analysis.hey_stop_seconds(rate, concurrency, latency_ms)
     gap = base.interval - base.load_seconds
     most = gap - stop - model.TICK - model.SPAWN - 0.01
@@ -234,8 +234,8 @@ def test_the_previous_gap_left_every_other_window_without_load(fields, before) -
     base, canary, _ = rendered("prod", fields)
     minimum = canary["spec"]["analysis"]["metrics"][0]["thresholdRange"]["min"]
     service = service_settings("prod", fields)
-    rate, concurrency = service.load_rate, service.load_concurrency
-    slowest = service.release.latency_p99_ms / 1000
+    rate, concurrency = service.load_test.rate, service.load_concurrency
+    slowest = service.latency_ms / 1000
     starved_somewhere = False
     for phase in PHASES[::2]:
         hey = model.Hey(rate, concurrency, latencies(0, slowest), phase * concurrency / rate)
@@ -256,7 +256,7 @@ def test_a_gap_of_the_larger_of_throttle_and_latency_is_not_enough() -> None:
     base, canary, _ = rendered("prod", SLOW)
     minimum = canary["spec"]["analysis"]["metrics"][0]["thresholdRange"]["min"]
     service = service_settings("prod", SLOW)
-    rate, concurrency = service.load_rate, service.load_concurrency
+    rate, concurrency = service.load_test.rate, service.load_concurrency
     starved = []
     for phase in PHASES:
         hey = model.Hey(rate, concurrency, latencies(0, 6.0), phase * concurrency / rate)
@@ -273,8 +273,8 @@ def test_prometheus_counts_the_minimum_of_slow_and_low_rate_services(fields) -> 
     s, canary, volume = rendered("prod", fields)
     minimum = canary["spec"]["analysis"]["metrics"][0]["thresholdRange"]["min"]
     service = service_settings("prod", fields)
-    rate, concurrency = service.load_rate, service.load_concurrency
-    hey = model.Hey(rate, concurrency, latencies(0, service.release.latency_p99_ms / 1000))
+    rate, concurrency = service.load_test.rate, service.load_concurrency
+    hey = model.Hey(rate, concurrency, latencies(0, service.latency_ms / 1000))
     s = model.Schedule(s.interval, s.window, s.load_seconds, hey=hey, analysis_runs=6)
     runs = model.flagger_runs(s)
     answered = sorted(a for x in model.starts(s, runs) for a in x.answered)

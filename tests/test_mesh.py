@@ -8,7 +8,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from stacks.components.ownership import OWNER_LABEL, owner_id
-from stacks.config import HA_MIN_NODES
+from stacks.schema import HA_MIN_NODES
 from tests.harness import Run, run_program
 
 SECRET = "kubernetes:core/v1:Secret"

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from stacks.manifests import MANIFESTS
-from stacks.telemetry import prometheus_memory_mib
+from stacks.telemetry.layer import prometheus_memory_mib
+from stacks.telemetry.metrics import problems
 from tests.harness import Run, run_program
-from tests.metric_catalogue import problems
 from tests.metric_usage import (
     dashboard_queries,
     metric_names,

@@ -6,7 +6,7 @@ inert-value analysis (tests/test_inert_values.py), not by lists of keys.
 
 from __future__ import annotations
 
-from stacks import versions
+from stacks import pins
 from tests.harness import HELM_RELEASE, Run
 
 
@@ -14,19 +14,19 @@ def test_every_release_is_pinned_to_a_repository_and_version(stack_run: Run) -> 
     pinned = {
         (chart.name, chart.repo, chart.version)
         for chart in (
-            versions.PROMETHEUS,
-            versions.GRAFANA,
-            versions.CERT_MANAGER,
-            versions.FLAGGER,
-            versions.LOADTESTER,
+            pins.PROMETHEUS,
+            pins.GRAFANA,
+            pins.CERT_MANAGER,
+            pins.FLAGGER,
+            pins.LOADTESTER,
         )
     }
     for release in stack_run.of_type(HELM_RELEASE):
         inputs = release.inputs
         repo = inputs["repositoryOpts"]["repo"]
         assert inputs["version"], f"{release} floats to the newest chart"
-        if repo == versions.LINKERD_REPO:
-            assert inputs["version"] == versions.LINKERD_CHECKED_VERSION
+        if repo == pins.LINKERD_REPO:
+            assert inputs["version"] == pins.LINKERD_VERSION
         else:
             assert (inputs["chart"], repo, inputs["version"]) in pinned, release
 

@@ -6,7 +6,14 @@ tag v1.44.0, commit 15bd6ad5); a change in Flagger's arithmetic means re-reading
 
 from __future__ import annotations
 
-from stacks.rollout_plan import AB_TESTING, BLUE_GREEN, Analysis, canary_weights, duration, plan
+from stacks.services.rollout_plan import (
+    AB_TESTING,
+    BLUE_GREEN,
+    Analysis,
+    canary_weights,
+    duration,
+    plan,
+)
 
 I = 20  # noqa: E741 (the issue and Flagger call the interval I) seconds per run
 
@@ -101,7 +108,7 @@ def test_describe_says_both_timelines_in_words() -> None:
 
 
 def test_the_plan_says_how_much_load_each_window_holds() -> None:
-    # Load starts in run 2 (pre-rollout) and each start runs load_seconds: stacks/analysis.py.
+    # Load starts in run 2 (pre-rollout) and each start runs load_seconds: stacks/services/analysis.py.
     a = Analysis(
         interval_seconds=I,
         threshold=3,

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from stacks import identity
+from stacks.mesh import identity
 from tests.harness import ROOT, Run
 
 RUNBOOK = ROOT / "docs" / "runbook.md"

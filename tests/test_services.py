@@ -15,8 +15,7 @@ import yaml
 
 from stacks.components.ownership import OWNER_LABEL, owner_id
 from stacks.config import ConfigError
-from stacks.config_services import SERVICES_DIR_ENV
-from stacks.service_manifests import LOADTESTER_APP, LOADTESTER_RELEASE
+from stacks.schema.services import LOADTESTER_APP, LOADTESTER_RELEASE, SERVICES_DIR_ENV
 from tests.harness import KUBELET_OBJECT_ID, NAME, ROOT, Registration, Run, run_program
 from tests.render_check import check, committed, render_stack
 from tests.schema_check import problems, target_versions
@@ -161,7 +160,7 @@ def test_a_stack_entry_overrides_any_field_of_the_declaration() -> None:
                 "podinfo": {
                     "version": "6.14.1",
                     "release": {"maxWeight": 60, "stepWeight": 20},
-                    "slo": {"successRate": 95},
+                    "checks": {"success-rate": {"min": 95}},
                     "replicas": {"max": 7},
                 }
             }
@@ -453,9 +452,11 @@ def test_declared_services_get_every_object_valid_and_wired(stack: str, services
         (t.inputs["metadata"]["namespace"], t.inputs["metadata"]["name"])
         for t in run.of_type(TEMPLATE)
     )
-    assert templates == [
+    built_in = [
         (ns, m) for ns in ("podinfo", "shop") for m in ("latency", "request-volume", "success-rate")
     ]
+    # checkout's own check (examples/services/checkout.yaml) gets a template of its own.
+    assert templates == sorted([*built_in, ("shop", "checkout-server-errors")])
     # Helm's renderer and the official schemas: every object valid, every URL a Service port.
     rendered = render_stack(stack, run=run, reuse=committed(stack))
     assert [p for found in check(rendered).values() for p in found] == []
@@ -513,6 +514,28 @@ def test_blue_green_analyses_without_weights_then_switches(services_dir: Path) -
     assert hooks(run, "checkout")["acceptance-test"]["metadata"]["cmd"] == (
         "curl -sf -X GET http://checkout-canary.shop:8080/api/health"
     )
+
+
+def test_a_custom_check_gets_its_template_and_its_place_in_the_canary(services_dir: Path) -> None:
+    """examples/services/checkout.yaml's server-errors: a MetricTemplate in the service's
+    namespace with the query as written, and a Canary check that references it with its bound;
+    both valid against Flagger's CRDs (the test above), the query judged by Prometheus in
+    tests/test_analysis_queries.py."""
+    run = shop("prod")
+    (template,) = [
+        r.inputs for r in run.of_type(TEMPLATE) if r.name.endswith("-checkout-server-errors")
+    ]
+    declared = yaml.safe_load((ROOT / "examples/services/checkout.yaml").read_text())
+    assert template["metadata"] == {"name": "checkout-server-errors", "namespace": "shop"}
+    assert template["spec"]["query"] == declared["checks"]["server-errors"]["query"]
+    assert template["spec"]["provider"]["type"] == "prometheus"
+    metrics = {m["name"]: m for m in canary(run, "checkout")["spec"]["analysis"]["metrics"]}
+    assert list(metrics) == ["request-volume", "success-rate", "latency", "server-errors"]
+    assert metrics["server-errors"]["templateRef"] == {
+        "name": "checkout-server-errors",
+        "namespace": "shop",
+    }
+    assert metrics["server-errors"]["thresholdRange"] == {"max": 0.5}
 
 
 def test_canary_with_its_own_pacing_and_sticky_sessions(services_dir: Path) -> None:
@@ -928,7 +951,7 @@ def test_a_plain_webhook_is_refused_even_when_another_is_secret(
 ) -> None:
     # One secure value makes the engine mark all of `services` secret; the stack file says
     # which value really is.
-    from stacks import config_services
+    from stacks import config
 
     stack_file = tmp_path / "Pulumi.dev.yaml"
     stack_file.write_text(
@@ -949,7 +972,7 @@ def test_a_plain_webhook_is_refused_even_when_another_is_secret(
             }
         )
     )
-    monkeypatch.setattr(config_services, "stack_file", lambda: stack_file)
+    monkeypatch.setattr(config, "stack_file", lambda stack: stack_file)
     services = {
         **SHOP,
         "catalog": {"version": "6.14.0", "alerts": {"provider": "slack", "webhookUrl": WEBHOOK}},
@@ -1003,21 +1026,31 @@ def test_the_load_testers_pods_carry_the_label_the_refusal_names() -> None:
 
 def test_the_volume_minimum_is_configurable_and_checked() -> None:
     run = run_program(
-        "dev", {"services": {"podinfo": {"version": "6.14.1", "slo": {"minRequests": 500}}}}
+        "dev",
+        {
+            "services": {
+                "podinfo": {"version": "6.14.1", "checks": {"request-volume": {"min": 500}}}
+            }
+        },
     )
     (volume,) = [
         m for m in canary(run)["spec"]["analysis"]["metrics"] if m["name"] == "request-volume"
     ]
     assert volume["thresholdRange"] == {"min": 500}
+    volume = {"min": 0, "mni": 3}
     message, _ = rejection(
-        "dev", {"podinfo": {"version": "6.14.1", "slo": {"minRequests": 0, "minRequest": 3}}}
+        "dev", {"podinfo": {"version": "6.14.1", "checks": {"request-volume": volume}}}
     )
-    assert "services.podinfo.slo.minRequests: got 0; allowed: a whole number 1-1000000" in message
-    assert "services.podinfo.slo.minRequest: not a field here; did you mean minRequests?" in message
+    assert (
+        "services.podinfo.checks.request-volume.min: got 0; allowed: 1-1000000 requests" in message
+    )
+    assert (
+        "services.podinfo.checks.request-volume.mni: not a field here; did you mean min?" in message
+    )
 
 
 def test_the_volume_minimum_follows_the_load_generator_it_is_sized_from() -> None:
-    # Half of what the canary's own generator guarantees in the leanest window (stacks/analysis.py):
+    # Half of what the canary's own generator guarantees in the leanest window (stacks/services/analysis.py):
     # 10 requests/s with 2 workers at a 500 ms SLO sustain only 4/s, so the default drops.
     def minimum(**load: Any) -> int:
         run = run_program("dev", {"services": {"podinfo": {"version": "6.14.1", "loadTest": load}}})
@@ -1033,17 +1066,18 @@ def test_a_load_generator_that_cannot_stop_within_half_a_run_is_refused() -> Non
     # dev runs every 20 s. A 6 s p99 SLO gives 60 workers at 1/6 request/s each; hey may then
     # run 6 + 6 s past its -z (stacks/analysis.py hey_stop_seconds), and the load tester would
     # skip the next run's load while it runs.
-    slow = {"podinfo": {"version": "6.14.1", "slo": {"latencyP99Ms": 6000, "minRequests": 0}}}
+    checks = {"latency": {"max": 6000}, "request-volume": {"min": 0}}
+    slow = {"podinfo": {"version": "6.14.1", "checks": checks}}
     message, run = rejection("dev", slow)
     assert (
         "services/podinfo.yaml: loadTest: got {'rate': 10, 'concurrency': 60, "
-        "'slo.latencyP99Ms': 6000, 'interval': '20s'}; allowed: loadTest.concurrency/"
-        "loadTest.rate + slo.latencyP99Ms/1000 at most 9 s with a 20 s interval (here 60/10 + "
+        "'checks.latency.max': 6000, 'interval': '20s'}; allowed: loadTest.concurrency/"
+        "loadTest.rate + checks.latency.max/1000 at most 9 s with a 20 s interval (here 60/10 + "
         "6 = 12 s)" in message
     )
-    assert "raise loadTest.rate, lower loadTest.concurrency or slo.latencyP99Ms" in message
+    assert "raise loadTest.rate, lower loadTest.concurrency or checks.latency.max" in message
     # Every problem at once, nothing created.
-    assert "services.podinfo.slo.minRequests: got 0" in message
+    assert "services.podinfo.checks.request-volume.min: got 0" in message
     assert run.resources == []
     # One request/s over 6 workers: a 6 s throttle period, 6.5 s with a request, in a 10 s run.
     low = {"version": "6.14.1", "loadTest": {"rate": 1, "concurrency": 6}}
@@ -1052,8 +1086,8 @@ def test_a_load_generator_that_cannot_stop_within_half_a_run_is_refused() -> Non
     )
     assert (
         f"{NAME}:services.podinfo.loadTest: got {{'rate': 1, 'concurrency': 6, "
-        "'slo.latencyP99Ms': 500, 'interval': '10s'}; allowed: loadTest.concurrency/"
-        "loadTest.rate + slo.latencyP99Ms/1000 at most 4 s with a 10 s interval (here 6/1 + "
+        "'checks.latency.max': 500, 'interval': '10s'}; allowed: loadTest.concurrency/"
+        "loadTest.rate + checks.latency.max/1000 at most 4 s with a 10 s interval (here 6/1 + "
         "0.5 = 6.5 s)" in message
     )
 
@@ -1062,7 +1096,7 @@ def test_slow_and_low_rate_load_ends_hey_stop_and_a_second_before_each_run() -> 
     # prod runs every 60 s: the same slow service is accepted, and its load ends 6 + 6 + 1 s
     # before each run instead of the usual 5 s; the low-rate one 6 + 0.5 (to 7) + 1 s before.
     for fields, hey in (
-        ({"slo": {"latencyP99Ms": 6000}}, "hey -z 47s -q 0.166667 -c 60 "),
+        ({"checks": {"latency": {"max": 6000}}}, "hey -z 47s -q 0.166667 -c 60 "),
         ({"loadTest": {"rate": 1, "concurrency": 6}}, "hey -z 52s -q 0.166667 -c 6 "),
         ({}, "hey -z 55s -q 2 -c 5 "),
     ):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from stacks import config, telemetry
 from stacks.components.ownership import OWNER_LABEL, owner_id
+from stacks.services import analysis
+from stacks.telemetry import layer as telemetry
 from tests.harness import Run
 from tests.helm_render import declared_releases, kube_version, render
 
@@ -45,8 +46,8 @@ def test_monitoring_namespace_is_never_meshed(stack_run: Run) -> None:
 
 def test_prometheus_scrapes_every_10s(stack_run: Run) -> None:
     server = prometheus_values(stack_run)["server"]
-    # config.py sizes the shortest canary metric window on this interval.
-    assert server["global"]["scrape_interval"] == f"{config.SCRAPE_INTERVAL_SECONDS}s" == "10s"
+    # The schema sizes the shortest canary metric window on this interval (stacks/services/analysis.py).
+    assert server["global"]["scrape_interval"] == f"{analysis.SCRAPE_INTERVAL_SECONDS}s" == "10s"
     assert server["global"]["scrape_timeout"] == "10s"
 
 

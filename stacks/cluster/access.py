@@ -12,7 +12,7 @@ import pulumi
 from pulumi_azure_native import authorization, containerservice
 
 from stacks.components.access_wait import AccessWait
-from stacks.settings import AksSettings, Principal
+from stacks.schema.cluster import ClusterConfig, Principal
 
 # Built-in role "Azure Kubernetes Service RBAC Cluster Admin": full access to every namespace.
 CLUSTER_ADMIN_ROLE = "Azure Kubernetes Service RBAC Cluster Admin"
@@ -23,7 +23,7 @@ ACR_PULL_ROLE_ID = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 
 def cluster_access(
     name: str,
-    s: AksSettings,
+    s: ClusterConfig,
     cluster: containerservice.ManagedCluster,
     kubeconfig: pulumi.Output[str],
     parent: pulumi.Resource,

@@ -20,12 +20,12 @@ from stacks.cluster.pools import (
     system_pools,
     user_pool,
 )
-from stacks.settings import AksSettings
+from stacks.schema.cluster import ClusterConfig
 
 
 @dataclass(frozen=True)
 class AksClusterArgs:
-    settings: AksSettings
+    settings: ClusterConfig
     project: str
     stack: str
     tags: dict[str, str]
@@ -33,6 +33,8 @@ class AksClusterArgs:
     """The cluster as it runs before this `pulumi up` (live.py); None when there is none yet."""
     replacing: bool
     """A create-only setting changed (create_only.py): this `pulumi up` replaces the cluster."""
+    protect: bool
+    """prod: a planned replacement or a mistaken delete of the cluster stops instead."""
 
 
 class AksCluster(pulumi.ComponentResource):
@@ -60,7 +62,7 @@ class AksCluster(pulumi.ComponentResource):
         # prod: a provider upgrade that plans a replacement must stop, not delete the cluster.
         # Names are fixed and unique in Azure (azure-native refuses to create what exists), so a
         # replacement (dev) must delete the old one first.
-        keep = pulumi.ResourceOptions(parent=self, protect=s.protect, delete_before_replace=True)
+        keep = pulumi.ResourceOptions(parent=self, protect=args.protect, delete_before_replace=True)
 
         group = resources.ResourceGroup(
             f"{name}-rg",
@@ -194,7 +196,7 @@ class AksCluster(pulumi.ComponentResource):
         )
 
 
-def _ignored_changes(s: AksSettings) -> list[str]:
+def _ignored_changes(s: ClusterConfig) -> list[str]:
     """What Pulumi leaves alone on the live cluster.
 
     With the patch channel (or none) the minor is Pulumi's: raising kubernetesVersion upgrades the

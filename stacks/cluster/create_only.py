@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import pulumi
 
 from stacks.cluster.live import LiveCluster
-from stacks.config_reader import ConfigError
-from stacks.settings import AksSettings
+from stacks.config import ConfigError
+from stacks.schema.cluster import ClusterConfig
 
 # Azure CNI overlay on the classic dataplane (see aks.py for why not Cilium): set by the program,
 # not by config, yet just as create-only.
@@ -51,12 +51,12 @@ class CreateOnlyChange:
         return self.key not in FIXED_NETWORK
 
 
-def network_profile(s: AksSettings) -> dict[str, str]:
+def network_profile(s: ClusterConfig) -> dict[str, str]:
     """The network fields the cluster is created with (camelCase, as AKS names them)."""
     return {**FIXED_NETWORK, "networkPolicy": s.network_policy}
 
 
-def changes(s: AksSettings, live: LiveCluster | None) -> list[CreateOnlyChange]:
+def changes(s: ClusterConfig, live: LiveCluster | None) -> list[CreateOnlyChange]:
     """Every create-only setting that differs from the running cluster (none without one)."""
     if live is None:
         return []
@@ -71,13 +71,15 @@ def changes(s: AksSettings, live: LiveCluster | None) -> list[CreateOnlyChange]:
     ]
 
 
-def check(namespace: str, stack: str, s: AksSettings, live: LiveCluster | None) -> bool:
+def check(
+    namespace: str, stack: str, s: ClusterConfig, live: LiveCluster | None, protect: bool
+) -> bool:
     """Refuse a create-only change where the cluster is protected (prod); announce it where it
     is not (dev). Returns whether this `pulumi up` replaces the cluster."""
     found = changes(s, live)
     if not found:
         return False
-    if s.protect:
+    if protect:
         listed = "\n".join(f"  - {_refusal(namespace, change)}" for change in found)
         raise ConfigError(
             f"stack {stack} would replace its protected cluster {s.cluster_name} "

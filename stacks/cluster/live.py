@@ -16,8 +16,8 @@ from typing import Any
 
 from pulumi_azure_native import containerservice
 
-from stacks.config_reader import ConfigError
-from stacks.settings import AksSettings
+from stacks.config import ConfigError
+from stacks.schema.cluster import ClusterConfig
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class LiveCluster:
         return next((p for p in self.pools if p.name == name), None)
 
 
-def observe(s: AksSettings) -> LiveCluster | None:
+def observe(s: ClusterConfig) -> LiveCluster | None:
     """The cluster `s` names as it runs now, or None when it does not exist (yet)."""
     try:
         found = containerservice.get_managed_cluster(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import containerservice
 
-from stacks.settings import AksSettings, MaintenanceWindow
+from stacks.schema.cluster import ClusterConfig, MaintenanceWindow
 
 AUTO_UPGRADE_SCHEDULE = "aksManagedAutoUpgradeSchedule"
 NODE_OS_UPGRADE_SCHEDULE = "aksManagedNodeOSUpgradeSchedule"
@@ -18,7 +18,7 @@ NODE_OS_UPGRADE_SCHEDULE = "aksManagedNodeOSUpgradeSchedule"
 
 def maintenance_windows(
     name: str,
-    s: AksSettings,
+    s: ClusterConfig,
     cluster: containerservice.ManagedCluster,
     resource_group: pulumi.Input[str],
     opts: pulumi.ResourceOptions,

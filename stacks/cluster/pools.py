@@ -32,7 +32,7 @@ import pulumi
 from pulumi_azure_native import containerservice
 
 from stacks.cluster.live import LiveCluster
-from stacks.settings import AksSettings, NodePool
+from stacks.schema.cluster import ClusterConfig, NodePool
 
 SYSTEM_POOL = "system"
 # A Linux pool name: 1-12 lower-case letters and digits, starting with a letter.
@@ -65,7 +65,7 @@ def user_pool_name(pool: NodePool, zones: tuple[str, ...]) -> str:
     return pool_name(USER_POOL_PREFIX, pool.vm_size, zones)
 
 
-def system_pools(s: AksSettings, live: LiveCluster | None, replacing: bool) -> SystemPools:
+def system_pools(s: ClusterConfig, live: LiveCluster | None, replacing: bool) -> SystemPools:
     """The system pool plan against the running cluster (None, or being replaced: a new one)."""
     wanted = s.system_pool
     separate = pool_name(SYSTEM_POOL_PREFIX, wanted.vm_size, s.availability_zones)
@@ -98,14 +98,14 @@ class SystemProfile:
     count: int
 
     @staticmethod
-    def active(s: AksSettings) -> SystemProfile:
+    def active(s: ClusterConfig) -> SystemProfile:
         return SystemProfile(
             "System", s.system_pool.vm_size, s.availability_zones, s.system_pool.count
         )
 
 
 def _profile(
-    s: AksSettings, p: SystemProfile
+    s: ClusterConfig, p: SystemProfile
 ) -> containerservice.ManagedClusterAgentPoolProfileArgs:
     return containerservice.ManagedClusterAgentPoolProfileArgs(
         name=SYSTEM_POOL,
@@ -128,7 +128,7 @@ def system_pool_ignored_changes() -> list[str]:
     return [f"agentPoolProfiles[*].{field}" for field in IMMUTABLE_POOL_FIELDS]
 
 
-def user_pool_count(s: AksSettings, live: LiveCluster | None) -> int:
+def user_pool_count(s: ClusterConfig, live: LiveCluster | None) -> int:
     """The user pool's node count to send: the stack's, or with the autoscaler the pool's own."""
     pool = s.user_pool
     if not pool.autoscaling:
@@ -142,7 +142,7 @@ def user_pool_count(s: AksSettings, live: LiveCluster | None) -> int:
 
 def user_pool(
     name: str,
-    s: AksSettings,
+    s: ClusterConfig,
     live: LiveCluster | None,
     cluster: containerservice.ManagedCluster,
     resource_group: pulumi.Input[str],
@@ -188,7 +188,7 @@ def user_pool(
 
 def system_agent_pool(
     name: str,
-    s: AksSettings,
+    s: ClusterConfig,
     agent_pool_name: str,
     resource_group: pulumi.Input[str],
     tags: dict[str, str],
@@ -227,5 +227,5 @@ def system_agent_pool(
     )
 
 
-def _version_ignored(s: AksSettings) -> list[str]:
+def _version_ignored(s: ClusterConfig) -> list[str]:
     return ["orchestratorVersion"] if s.version_follows_channel else []

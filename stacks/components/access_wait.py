@@ -30,15 +30,10 @@ import pulumi.dynamic
 import yaml
 from pulumi.runtime.rpc import UNKNOWN
 
+from stacks.components.access_review import REQUIRED_ACCESS, allowed
+
 TIMEOUT_SECONDS = 600
 POLL_SECONDS = 10
-# What the platform does first in a new cluster: namespaces, CRDs and cluster-wide RBAC (every
-# chart). Azure RBAC grants all three together, so asking for each proves the role took effect.
-REQUIRED_ACCESS: tuple[dict[str, str], ...] = (
-    {"verb": "create", "group": "", "resource": "namespaces"},
-    {"verb": "create", "group": "apiextensions.k8s.io", "resource": "customresourcedefinitions"},
-    {"verb": "create", "group": "rbac.authorization.k8s.io", "resource": "clusterrolebindings"},
-)
 
 
 class AccessNotGranted(Exception):
@@ -158,21 +153,15 @@ def _check_access(document: dict[str, Any]) -> Attempt:
         with client.ApiClient(configuration) as api:
             authorization = client.AuthorizationV1Api(api)
             refused = []
-            for attributes in REQUIRED_ACCESS:
-                body = client.V1SelfSubjectAccessReview(
-                    spec=client.V1SelfSubjectAccessReviewSpec(
-                        resource_attributes=client.V1ResourceAttributes(
-                            verb=attributes["verb"],
-                            group=attributes["group"],
-                            resource=attributes["resource"],
-                        )
-                    )
+            for access in REQUIRED_ACCESS:
+                # The same review doctor posts; the client sends a dict body as it is
+                # (ApiClient.sanitize_for_serialization).
+                answer = authorization.create_self_subject_access_review(
+                    access.review(),  # type: ignore[arg-type]
+                    _request_timeout=(10, 30),
                 )
-                review = authorization.create_self_subject_access_review(
-                    body, _request_timeout=(10, 30)
-                )
-                if not (review.status and review.status.allowed):
-                    refused.append(_describe(attributes))
+                if not allowed(answer):
+                    refused.append(str(access))
     except ApiException as error:  # 401/403 while the login itself is not yet accepted
         return Attempt(error=f"HTTP {error.status} {error.reason}")
     except (ConfigException, OSError) as error:
@@ -190,11 +179,6 @@ def _no_connection(error: Exception) -> bool:
 
     reason = error.reason if isinstance(error, MaxRetryError) else error
     return isinstance(reason, ConnectTimeoutError)
-
-
-def _describe(attributes: dict[str, str]) -> str:
-    group = f".{attributes['group']}" if attributes["group"] else ""
-    return f"{attributes['verb']} {attributes['resource']}{group}"
 
 
 def _server(kubeconfig: Any) -> str | None:

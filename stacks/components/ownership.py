@@ -2,7 +2,7 @@
 
 The local stack deploys into a cluster it does not own. Every Namespace and
 CustomResourceDefinition the program creates carries `progressive-delivery/stack:
-<project>.<stack>`; before anything is created, stacks/existing_objects.py refuses (or leaves
+<project>.<stack>`; before anything is created, stacks/cluster/existing_objects.py refuses (or leaves
 alone) what exists without it, so the stack never adopts, and never deletes, what it did not
 create. The label is set on every stack: it costs nothing and tells a person who made an object.
 """

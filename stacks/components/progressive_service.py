@@ -14,9 +14,10 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from stacks.rollout_plan import plan, release_analysis
-from stacks.service_manifests import ServiceManifests
-from stacks.settings import ServiceSettings
+from stacks.components.secret import secret_output
+from stacks.schema.service import ServiceConfig
+from stacks.services.manifests import ServiceManifests
+from stacks.services.rollout_plan import plan, release_analysis
 
 # Pulumi must not wait for the target to become ready: Flagger scales it to zero between releases.
 _SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
@@ -24,7 +25,7 @@ _SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
 
 @dataclass(frozen=True)
 class ProgressiveServiceArgs:
-    settings: ServiceSettings
+    settings: ServiceConfig
     manifests: ServiceManifests
     """Rendered and cross-checked before anything was created."""
     namespace: pulumi.Input[str]
@@ -59,13 +60,24 @@ class ProgressiveService(pulumi.ComponentResource):
             spec=m.autoscaler["spec"],
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # The service's own checks, each a MetricTemplate the Canary names (custom checks).
+        checks = [
+            custom_resource(
+                f"{name}-metric-{template['metadata']['name']}",
+                template,
+                ns,
+                pulumi.ResourceOptions(parent=self, depends_on=[args.flagger]),
+            )
+            for template in m.metric_templates
+        ]
         alerting: list[pulumi.Resource] = []
-        if m.alert_provider is not None and s.alerts.webhook_url is not None:
+        webhook = secret_output(s.alerts.webhook_url)
+        if m.alert_provider is not None and webhook is not None:
             secret = k8s.core.v1.Secret(
                 f"{name}-alert-webhook",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=m.alert_secret_name, namespace=ns),
                 # Flagger's AlertProvider reads the webhook URL from the key "address".
-                string_data={"address": s.alerts.webhook_url},
+                string_data={"address": webhook},
                 opts=pulumi.ResourceOptions(parent=self),
             )
             provider = custom_resource(
@@ -85,7 +97,14 @@ class ProgressiveService(pulumi.ComponentResource):
             # running or not.
             pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[args.flagger, deployment, autoscaler, *args.namespace_ready, *alerting],
+                depends_on=[
+                    args.flagger,
+                    deployment,
+                    autoscaler,
+                    *args.namespace_ready,
+                    *checks,
+                    *alerting,
+                ],
             ),
             annotations=_initialized(s.release.progress_deadline_seconds),
         )

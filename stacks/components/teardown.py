@@ -39,7 +39,7 @@ def deleted_with(cluster: pulumi.Resource) -> pulumi.ResourceTransformation:
 GUARD_NAME = "destroy-needs-allowDestroy-true-and-pulumi-up"
 # What it was called before: an alias renames it in place (a delete would hit its protection).
 FORMER_GUARD_NAME = "teardown-guard"
-# The config key that lifts prod's protection (stacks/config_aks.py, Pulumi.yaml).
+# The config key that lifts prod's protection (stacks/schema/cluster.py, Pulumi.yaml).
 ALLOW_DESTROY = "allowDestroy"
 
 

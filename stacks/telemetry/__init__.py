@@ -1,0 +1,1 @@
+"""Telemetry layer: Prometheus and Alertmanager, Grafana, the Linkerd dashboard, and the alert rules."""

@@ -1,0 +1,162 @@
+"""`canaryctl check` / `make check`: a stack's config judged offline as `pulumi up` judges it.
+
+Runs on a fixture project (a copy of Pulumi.yaml and podinfo's declaration in a temporary
+folder), never on the user's own stack files: those are what `make check` is for.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from canaryctl import check
+from tests.harness import NAME, ROOT
+
+PODINFO = yaml.safe_load((ROOT / "services" / "podinfo.yaml").read_text())
+BASE: dict[str, Any] = {
+    "environment": "dev",
+    "alertReceiver": "none",
+    "services": {"podinfo": {"version": "6.14.1"}},
+}
+CUSTOM_CHECK = {
+    "query": 'sum(rate(response_total{namespace="{{ namespace }}"}[{{ interval }}]))',
+    "min": 1,
+}
+
+# (stack config on top of BASE, declaration fields on top of podinfo's, what the line says)
+MISTAKES = [
+    ({"nodeCont": 3}, {}, "nodeCont: not a setting of this project; did you mean nodeCount?"),
+    ({"location": "westeurop"}, {}, "location: got 'westeurop'"),
+    ({"location": "westeurop"}, {}, "did you mean westeurope?"),
+    ({"clusterName": "aks.dev"}, {}, "clusterName: got 'aks.dev'; allowed: 1-63 letters"),
+    ({"kubernetesVersion": "1.29"}, {}, "kubernetesVersion: got '1.29'; allowed: 1.31 or newer"),
+    (
+        {"location": "northcentralus", "availabilityZones": ["1", "2", "3"]},
+        {},
+        "availabilityZones: got ['1', '2', '3']",
+    ),
+    ({"skuTier": "free"}, {}, "skuTier: got 'free'; allowed: Free | Standard | Premium"),
+    ({"canaryStepWeight": 30}, {}, "canaryStepWeight: got 30; allowed: a divisor"),
+    ({"environment": "staging"}, {}, "environment: got 'staging'; allowed: dev | prod | local"),
+    ({"alertReceiver": ""}, {}, "alertReceiver: got ''"),
+    ({"nodeCount": "three"}, {}, "configuration key 'nodeCount' must be of type 'integer'"),
+    (
+        {"services": {"podinfo": {"version": "latest"}}},
+        {},
+        "services.podinfo.version: got 'latest'",
+    ),
+    ({"services": {"podnfo": {"version": "1.0"}}}, {}, "did you mean podinfo?"),
+    ({}, {"port": "http"}, "services/podinfo.yaml: port: got 'http'; allowed: a whole number"),
+    ({}, {"replcas": {"min": 2}}, "services/podinfo.yaml: replcas: not a field here; did you"),
+    ({}, {"image": "myregistry.azurecr.io/podinfo"}, "may not pull from"),
+    (
+        {},
+        {"checks": {"queue-depth": {**CUSTOM_CHECK, "query": "max(queue_depth)"}}},
+        "metric queue_depth is not scraped by the platform",
+    ),
+    ({}, {"checks": {"queue-depth": {"max": 5}}}, "checks.queue-depth.query: got ''"),
+    ({}, {"checks": {"Queue": CUSTOM_CHECK}}, "checks.Queue: got 'Queue'; allowed: a check name"),
+    ({}, {"slo": {"successRate": 99}}, "slo: not a field here; allowed: checks"),
+]
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "services").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PROGRESSIVE_DELIVERY_SERVICES_DIR", raising=False)
+    return tmp_path
+
+
+def write(project: Path, stack: str, config: dict[str, Any], podinfo: dict[str, Any]) -> None:
+    values = {f"{NAME}:{k}": v for k, v in {**BASE, **config}.items()}
+    (project / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": values}))
+    (project / "services" / "podinfo.yaml").write_text(yaml.safe_dump({**PODINFO, **podinfo}))
+
+
+def run(stack: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return check.run(stack, out), out.getvalue()
+
+
+@pytest.mark.parametrize(("config", "podinfo", "says"), MISTAKES, ids=[m[2] for m in MISTAKES])
+def test_each_mistake_is_refused_with_one_clear_line(
+    project: Path, config: dict[str, Any], podinfo: dict[str, Any], says: str
+) -> None:
+    write(project, "staging", config, podinfo)
+    code, out = run("staging")
+    assert code == check.REFUSED, out
+    assert out.startswith("Pulumi.staging.yaml: ")
+    assert any(says in line for line in out.splitlines()), out
+
+
+def test_every_mistake_at_once_is_listed_together(project: Path) -> None:
+    config: dict[str, Any] = {}
+    for mistake, _, _ in MISTAKES:
+        if not {"services", "nodeCount", "availabilityZones"} & set(mistake):
+            config |= mistake
+    write(project, "staging", config, {"port": "http", "replcas": {}})
+    code, out = run("staging")
+    assert code == check.REFUSED
+    for key in ("nodeCont", "location", "clusterName", "kubernetesVersion", "canaryStepWeight"):
+        assert f"{NAME}:{key}:" in out, out
+
+
+def test_an_accepted_stack_names_its_services_and_any_file_name_works(project: Path) -> None:
+    write(project, "staging", {}, {})
+    for argument in ("staging", "Pulumi.staging.yaml", str(project / "Pulumi.staging.yaml")):
+        code, out = run(argument)
+        assert code == 0, out
+        assert out.startswith("Pulumi.staging.yaml: accepted (dev; services: podinfo)")
+
+
+def test_a_custom_check_is_accepted(project: Path) -> None:
+    write(project, "staging", {}, {"checks": {"volume-total": CUSTOM_CHECK}})
+    assert run("staging")[0] == 0
+
+
+def test_encrypted_values_are_named_as_checked_by_pulumi_up_only(project: Path) -> None:
+    write(project, "staging", {}, {})
+    stack = project / "Pulumi.staging.yaml"
+    document = yaml.safe_load(stack.read_text())
+    document["config"][f"{NAME}:alertWebhookUrl"] = {"secure": "v1:AAAA"}
+    document["config"][f"{NAME}:alertProvider"] = "slack"
+    stack.write_text(yaml.safe_dump(document))
+    code, out = run("staging")
+    assert code == 0, out
+    assert "encrypted, so checked by `pulumi up` only: alertWebhookUrl" in out
+
+
+def test_the_command_prints_problems_not_a_traceback(project: Path) -> None:
+    write(project, "staging", {"nodeCont": 3}, {"replcas": {}})
+    result = subprocess.run(
+        [sys.executable, "-m", "canaryctl", "check", "staging"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == check.REFUSED
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "nodeCont: not a setting of this project" in result.stdout
+    missing = subprocess.run(
+        [sys.executable, "-m", "canaryctl", "check", "nosuch"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert missing.returncode == 3
+    assert missing.stderr.strip() == (
+        f"canaryctl: no stack file Pulumi.nosuch.yaml in {project}: pick one of staging"
+    )
