@@ -29,6 +29,12 @@ from tests.fake_tls import provider_state
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+# The suite's own project: Pulumi.yaml (a link to the real one), a copy of each stack file and of
+# podinfo's declaration. conftest.py points the tests here, so what a user adds to services/ or
+# edits in a Pulumi.<stack>.yaml never changes what the suite proves (`make check` judges those).
+FIXTURES = ROOT / "tests" / "fixtures"
+# Where stack files are read from: the checkout's own (scripts, bench) unless set (the suite).
+PROJECT_DIR_ENV = "PROGRESSIVE_DELIVERY_PROJECT_DIR"
 # Files the program downloads come from ../shared's byte-identical copies: no network in tests.
 os.environ.setdefault(MIRROR_ENV, str(ROOT.parent / "shared"))
 NAME = PROJECT["name"]
@@ -350,11 +356,16 @@ RECEIVER_SECRETS = {
 SECRETS_SET_BY_USER: dict[str, dict[str, str]] = {"prod": RECEIVER_SECRETS}
 
 
+def project_dir() -> Path:
+    """The directory whose Pulumi.<stack>.yaml files the runs read."""
+    return Path(os.environ.get(PROJECT_DIR_ENV) or ROOT)
+
+
 def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, str]:
     """Config as the engine hands it to the program (Pulumi.yaml defaults, then the stack file,
     after the Pulumi CLI's own checks), then what the user sets (`pulumi config set`) and
     `overrides` on top; an override of None removes the key."""
-    config = dict(files.read_stack(ROOT, stack)[1].values)
+    config = dict(files.read_stack(project_dir(), stack)[1].values)
     for key, value in {**SET_BY_USER.get(stack, {}), **(overrides or {})}.items():
         config.pop(f"{NAME}:{key}", None)
         if value is not None:

@@ -1,4 +1,4 @@
-"""canaryctl plan: the timeline of the committed stacks, computed by stacks.rollout_plan."""
+"""canaryctl plan: the timeline of the suite's stacks (tests/fixtures), computed by stacks.rollout_plan."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import pytest
 import yaml
 
 from canaryctl.cli import main
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.harness import FIXTURES, ROOT
 
 
 def run_plan(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -24,7 +23,7 @@ def flat(text: str) -> str:
 
 
 def test_dev_plan_meets_the_fast_feedback_targets(capsys, monkeypatch):
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(FIXTURES)
     code, out, err = run_plan(capsys)  # dev is the default stack
     assert (code, err) == (0, "")
     assert out.startswith("Release plans for stack dev (services/*.yaml + Pulumi.dev.yaml)")
@@ -52,7 +51,7 @@ def test_dev_plan_meets_the_fast_feedback_targets(capsys, monkeypatch):
 
 def test_prod_plan_has_small_steps_and_a_promotion_gate(tmp_path, capsys, monkeypatch):
     # prod as committed, plus what its owner sets before the first `pulumi up`.
-    prod = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]
+    prod = yaml.safe_load((FIXTURES / "Pulumi.prod.yaml").read_text())["config"]
     prod |= {
         "progressive-delivery:apiServerAuthorizedIpRanges": ["203.0.113.0/24"],
         "progressive-delivery:alertReceiver": "pagerduty",
@@ -63,7 +62,7 @@ def test_prod_plan_has_small_steps_and_a_promotion_gate(tmp_path, capsys, monkey
     (project / "Pulumi.prod.yaml").write_text(yaml.safe_dump({"config": prod}))
     (project / "stacks").mkdir()
     monkeypatch.chdir(project / "stacks")  # found by walking up, like the pulumi CLI does
-    monkeypatch.setenv("PROGRESSIVE_DELIVERY_SERVICES_DIR", str(ROOT / "services"))
+    monkeypatch.setenv("PROGRESSIVE_DELIVERY_SERVICES_DIR", str(FIXTURES / "services"))
     code, out, _ = run_plan(capsys, "--stack", "prod")
     assert code == 0
     text = flat(out)
@@ -113,19 +112,19 @@ def test_bad_config_gets_stacks_config_messages(tmp_path, capsys, monkeypatch):
 
 
 def test_unknown_stack_lists_the_stack_files(capsys, monkeypatch):
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(FIXTURES)
     code, _, err = run_plan(capsys, "--stack", "staging")
     assert code == 3
     assert (
         err
-        == f"canaryctl: no stack file Pulumi.staging.yaml in {ROOT}: pick one of dev, local, prod\n"
+        == f"canaryctl: no stack file Pulumi.staging.yaml in {FIXTURES}: pick one of dev, local, prod\n"
     )
 
 
 def test_each_service_gets_its_own_timeline(tmp_path, capsys, monkeypatch):
     services = tmp_path / "services"
     services.mkdir()
-    for path in [*(ROOT / "services").glob("*.yaml"), *(ROOT / "examples/services").glob("*.yaml")]:
+    for path in [*(FIXTURES / "services").glob("*.yaml"), *(ROOT / "examples/services").glob("*.yaml")]:
         shutil.copy(path, services)
     monkeypatch.setenv("PROGRESSIVE_DELIVERY_SERVICES_DIR", str(services))
     monkeypatch.chdir(

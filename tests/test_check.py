@@ -17,9 +17,9 @@ import pytest
 import yaml
 
 from canaryctl import check
-from tests.harness import NAME, ROOT
+from tests.harness import FIXTURES, NAME, ROOT
 
-PODINFO = yaml.safe_load((ROOT / "services" / "podinfo.yaml").read_text())
+PODINFO = yaml.safe_load((FIXTURES / "services" / "podinfo.yaml").read_text())
 BASE: dict[str, Any] = {
     "environment": "dev",
     "alertReceiver": "none",

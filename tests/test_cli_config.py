@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from stacks.schema.cli import CliConfigError, merge, validate_project
-from tests.harness import NAME, PROJECT, ROOT, SET_BY_USER, STACKS, stack_config
+from tests.harness import FIXTURES, NAME, PROJECT, SET_BY_USER, STACKS, stack_config
 
 
 def stack_file(stack: str) -> dict[str, Any]:
-    return yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return yaml.safe_load((FIXTURES / f"Pulumi.{stack}.yaml").read_text())["config"]
 
 
 @pytest.mark.parametrize("stack", STACKS)

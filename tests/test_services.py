@@ -16,7 +16,7 @@ import yaml
 from stacks.components.ownership import OWNER_LABEL, owner_id
 from stacks.config import ConfigError
 from stacks.schema.services import LOADTESTER_APP, LOADTESTER_RELEASE, SERVICES_DIR_ENV
-from tests.harness import KUBELET_OBJECT_ID, NAME, ROOT, Registration, Run, run_program
+from tests.harness import FIXTURES, KUBELET_OBJECT_ID, NAME, ROOT, Registration, Run, run_program
 from tests.render_check import check, committed, render_stack
 from tests.schema_check import problems, target_versions
 
@@ -62,7 +62,7 @@ def services_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     """services/ with the examples added, as a user who copied them there would have it."""
     directory = tmp_path / "services"
     directory.mkdir()
-    for path in [*(ROOT / "services").glob("*.yaml"), *(ROOT / "examples/services").glob("*.yaml")]:
+    for path in [*(FIXTURES / "services").glob("*.yaml"), *(ROOT / "examples/services").glob("*.yaml")]:
         shutil.copy(path, directory)
     monkeypatch.setenv(SERVICES_DIR_ENV, str(directory))
     yield directory
