@@ -22,29 +22,40 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from stacks.components.pinned import PinnedFileError  # noqa: E402
-from tests import render_check  # noqa: E402
+from tests import offline, render_check  # noqa: E402
 from tests.chart_cache import ChartMissing  # noqa: E402
-from tests.harness import STACKS  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stack", action="append", choices=STACKS, help="repeatable")
+    parser.add_argument(
+        "--stack", action="append", default=[], help=f"{offline.STACK_HELP}; repeatable"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "render")
     parser.add_argument("--inert", action="store_true", help="also list inert values (slower)")
     parser.add_argument("--offline", action="store_true", help="never pull a missing chart")
     args = parser.parse_args(argv)
     if args.offline:
         os.environ["CHARTS_OFFLINE"] = "1"
+    offline.use_project()
     failed = False
     start = time.perf_counter()
-    for stack in args.stack or STACKS:
+    chosen = offline.stacks(args.stack)
+    for stack in chosen:
+        refused = offline.problems(stack)
+        if refused:
+            print(f"stack {stack}: `pulumi up` would refuse it ({len(refused)} problem(s)):")
+            print("".join(f"  - {line}\n" for line in refused), end="")
+            failed = True
+            continue
+        for note in offline.notes(stack):
+            print(f"stack {stack}: note: {note}")
         try:
             failed |= report(stack, args.out, args.inert)
         except (ChartMissing, PinnedFileError) as missing:
             print(f"stack {stack}: {missing}")
             failed = True
-    print(f"{len(args.stack or STACKS)} stack(s) in {time.perf_counter() - start:.1f} s")
+    print(f"{len(chosen)} stack(s) in {time.perf_counter() - start:.1f} s")
     return 1 if failed else 0
 
 

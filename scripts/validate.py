@@ -1,23 +1,40 @@
 """Validate offline every Kubernetes object each stack would create, and the plain manifests.
 
-Usage: python scripts/validate.py [STACK ...]   (default: dev prod local)
-Prints what was checked and every problem; exits 1 if there is any.
+Usage: python scripts/validate.py [-h] [STACK ...]   (default: every Pulumi.<name>.yaml here)
+Runs the program under mocks on the project's own stack files and services/, says what it fills
+in that you must set before `pulumi up`, and checks every object against the official schema of
+the stack's Kubernetes version and the CRDs the platform installs. A config `pulumi up` would
+refuse is listed as `make check` lists it. Exits 1 on any problem.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests import offline
 from tests.render_check import validate_stack
 from tests.schema_check import target_versions, validate_manifest_files
 
 
-def main(stacks: list[str]) -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stacks", nargs="*", metavar="STACK", help=offline.STACK_HELP)
+    args = parser.parse_args(argv)
+    offline.use_project()
     failed = False
-    for stack in stacks or ["dev", "prod", "local"]:
+    for stack in offline.stacks(args.stacks):
+        refused = offline.problems(stack)
+        if refused:
+            print(f"stack {stack}: `pulumi up` would refuse it ({len(refused)} problem(s)):")
+            print("".join(f"  - {line}\n" for line in refused), end="")
+            failed = True
+            continue
+        for note in offline.notes(stack):
+            print(f"stack {stack}: note: {note}")
         count, found = validate_stack(stack)
         versions = ", ".join(target_versions(stack))
         print(
@@ -34,4 +51,4 @@ def main(stacks: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

@@ -361,12 +361,18 @@ def project_dir() -> Path:
     return Path(os.environ.get(PROJECT_DIR_ENV) or ROOT)
 
 
+def stand_ins(stack: str, written: dict[str, Any]) -> dict[str, Any]:
+    """The values SET_BY_USER supplies for `stack`: those its file does not set itself."""
+    return {k: v for k, v in SET_BY_USER.get(stack, {}).items() if f"{NAME}:{k}" not in written}
+
+
 def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, str]:
     """Config as the engine hands it to the program (Pulumi.yaml defaults, then the stack file,
     after the Pulumi CLI's own checks), then what the user sets (`pulumi config set`) and
     `overrides` on top; an override of None removes the key."""
-    config = dict(files.read_stack(project_dir(), stack)[1].values)
-    for key, value in {**SET_BY_USER.get(stack, {}), **(overrides or {})}.items():
+    _, merged, written = files.read_stack(project_dir(), stack)
+    config = dict(merged.values)
+    for key, value in {**stand_ins(stack, written), **(overrides or {})}.items():
         config.pop(f"{NAME}:{key}", None)
         if value is not None:
             config[f"{NAME}:{key}"] = value if isinstance(value, str) else json.dumps(value)
