@@ -1,4 +1,4 @@
-# One command per job; CI (.ci/run) runs lint, test, test-slow, validate and render.
+# One command per job; CI (.ci/run) runs lint, check (dev, local), test, test-slow, validate, render.
 VENV ?= venv
 PY := $(VENV)/bin/python
 
