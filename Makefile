@@ -2,7 +2,7 @@
 VENV ?= venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test test-slow lint lint-workflows check generate validate render bench e2e
+.PHONY: install test test-slow lint lint-workflows check generate validate render bench bench-tests e2e
 
 install: $(VENV)/.installed
 
@@ -15,7 +15,8 @@ $(VENV)/.installed: pyproject.toml requirements.txt
 test: install
 	$(PY) -m pytest
 
-# The inert-value analysis: one render per value the program sets (about half a minute).
+# The long analyses: promtool and amtool proofs, lifecycle walks over several program runs, Helm
+# renders, the inert-value analysis (CI runs them after make test).
 test-slow: install
 	$(PY) -m pytest -m slow
 
@@ -48,6 +49,10 @@ render: install
 
 bench: install
 	$(PY) scripts/bench.py
+
+# make test's pytest time, median of three runs (target 60 s on 2 cores): run on a quiet machine.
+bench-tests: install
+	$(PY) scripts/bench_tests.py
 
 # End-to-end on a real cluster: make e2e CONTEXT=kind-kind (prints SKIP without one).
 e2e: install

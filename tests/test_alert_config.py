@@ -119,6 +119,7 @@ def test_prod_warns_when_its_alerts_would_link_a_runbook_nobody_can_open(
         assert "`pulumi config set runbookUrl https://" in found[0]
 
 
+@pytest.mark.slow  # several program runs: make test-slow
 def test_every_receiver_is_accepted_in_prod() -> None:
     for kind, secret in (
         ("msteams", "https://prod-00.westeurope.logic.azure.com/workflows/x"),

@@ -32,6 +32,9 @@ from stacks.telemetry.alerts_health import COMPONENTS
 from tests.harness import Run
 from tests.promtool import assert_rules_hold, check_rules
 
+# A long analysis (every rule proven with promtool on synthetic series): `make test-slow`, which CI runs too.
+pytestmark = pytest.mark.slow
+
 GIB = 1024**3
 CANARY = {"namespace": "podinfo", "name": "podinfo"}
 _PAIR = re.compile(r'(\w+)="([^"]*)"')

@@ -13,6 +13,9 @@ import pytest
 from stacks.telemetry.alerts_health import COMPONENTS, KUBE_STATE_METRICS_SERVICE
 from tests.render_check import StackRender, committed
 
+# A long analysis (each component alert against the pods each stack runs): `make test-slow`, which CI runs too.
+pytestmark = pytest.mark.slow
+
 _PAIR = re.compile(r'(\w+)="([^"]*)"')
 # The linkerd-controller job keeps container ports named admin or *-admin, except linkerd-admin
 # (manifests/telemetry/prometheus-values.yaml).

@@ -35,6 +35,9 @@ from stacks.telemetry.alertmanager import (
 from tests.harness import NAME, RECEIVER_SECRETS, Run, run_program
 from tests.helm_render import declared_releases, kube_version, render
 
+# A long analysis (Alertmanager's config checked with amtool, per receiver): `make test-slow`, which CI runs too.
+pytestmark = pytest.mark.slow
+
 # Alertmanager v0.34.0: the yaml keys of each integration we render (config/notifiers.go
 # SlackConfig; notify/msteamsv2/config.go; notify/webhook/config.go; notify/pagerduty/config.go;
 # notify/opsgenie/config.go) plus NotifierConfig's send_resolved (config/common/notifierconfig.go).

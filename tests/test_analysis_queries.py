@@ -24,6 +24,9 @@ from tests import linkerd_series as ls
 from tests.promtool import assert_rules_hold, check_rules, holds
 from tests.services_fixture import podinfo
 
+# A long analysis (every analysis query judged by promtool): `make test-slow`, which CI runs too.
+pytestmark = pytest.mark.slow
+
 SCRAPES = 120  # 20 minutes of 10 s scrapes
 EVAL = "15m"
 # 10 requests/s of application traffic: 100 per 10 s scrape.

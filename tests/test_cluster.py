@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 
 from stacks.cluster.kubeconfig import AKS_SERVER_ID, non_interactive
@@ -141,6 +142,7 @@ def test_the_wait_runs_again_when_grants_change() -> None:
     assert len(after) == len(before) + 1
 
 
+@pytest.mark.slow  # several program runs: make test-slow
 def test_dns_prefix_is_valid_for_aks_and_derived_from_the_cluster_name() -> None:
     assert cluster_of(run_program("dev"))["dnsPrefix"] == "aks-dev"
     derived = cluster_of(run_program("dev", {"clusterName": "aks_feature_x"}))
@@ -170,6 +172,7 @@ def test_maintenance_windows_keep_upgrades_to_the_weekend(runs: dict[str, Run]) 
     assert configured.inputs["maintenanceWindow"]["utcOffset"] == "+01:00"
 
 
+@pytest.mark.slow  # several program runs: make test-slow
 def test_user_pool_is_renamed_and_created_first_when_an_immutable_setting_changes() -> None:
     base = run_program("dev").one(AGENT_POOL)
     assert re.fullmatch(r"user[0-9a-f]{8}", base.inputs["agentPoolName"])

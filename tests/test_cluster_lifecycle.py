@@ -21,6 +21,9 @@ from stacks.schema.cluster import ClusterConfig
 from tests.harness import Existing, Run, run_program, source
 from tests.lifecycle.aks import live_cluster, pool
 
+# A long analysis (the cluster's update and destroy paths over several program runs): `make test-slow`, which CI runs too.
+pytestmark = pytest.mark.slow
+
 MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster"
 AGENT_POOL = "azure-native:containerservice:AgentPool"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"

@@ -214,26 +214,33 @@ def test_missing_key_names_pulumi_yaml() -> None:
     assert "Pulumi.yaml" in message
 
 
-@pytest.mark.parametrize(
-    "overrides",
-    [
-        {"kubernetesVersion": "1.31"},
-        {"kubernetesVersion": "1.35.1", "upgradeChannel": "node-image"},
-        {"kubernetesVersion": "2.0"},
-        {"location": "swedencentral"},
-        {"location": "northcentralus"},  # no zones pinned: any region will do
-        {"location": "indiasouthcentral", "availabilityZones": ["1", "2", "3"]},
-        {"clusterName": "aks_dev-2", "dnsPrefix": "dev2"},
-        {"resourceGroupName": "rg-(shared).platform"},
-        {"deployerPrincipalType": "ServicePrincipal"},
-        {"clusterAdmins": [{"objectId": ADMIN, "principalType": "Group"}]},
-        {"autoUpgradeWindow": {"dayOfWeek": "Sunday", "startTime": "23:30", "durationHours": 8}},
-        {"apiServerAuthorizedIpRanges": ["203.0.113.0/24", "198.51.100.7/32"]},
-        {"disableLocalAccounts": False},  # dev may, when its stack says so
-        {"autoscaling": True, "nodeMinCount": 1, "nodeMaxCount": 1, "nodeCount": 1},
-    ],
-)
+GOOD: list[dict[str, Any]] = [
+    {"kubernetesVersion": "1.31"},
+    {"kubernetesVersion": "1.35.1", "upgradeChannel": "node-image"},
+    {"kubernetesVersion": "2.0"},
+    {"location": "swedencentral"},
+    {"location": "northcentralus"},  # no zones pinned: any region will do
+    {"location": "indiasouthcentral", "availabilityZones": ["1", "2", "3"]},
+    {"clusterName": "aks_dev-2", "dnsPrefix": "dev2"},
+    {"resourceGroupName": "rg-(shared).platform"},
+    {"deployerPrincipalType": "ServicePrincipal"},
+    {"clusterAdmins": [{"objectId": ADMIN, "principalType": "Group"}]},
+    {"autoUpgradeWindow": {"dayOfWeek": "Sunday", "startTime": "23:30", "durationHours": 8}},
+    {"apiServerAuthorizedIpRanges": ["203.0.113.0/24", "198.51.100.7/32"]},
+    {"disableLocalAccounts": False},  # dev may, when its stack says so
+    {"autoscaling": True, "nodeMinCount": 1, "nodeMaxCount": 1, "nodeCount": 1},
+]
+
+
+@pytest.mark.parametrize("overrides", GOOD)
 def test_good_values_are_accepted(overrides: dict[str, Any]) -> None:
+    """The schema, the program's gate before it creates anything, takes each value."""
+    schema.load_source(source("dev", overrides))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("overrides", GOOD)
+def test_good_values_make_the_whole_program_run(overrides: dict[str, Any]) -> None:
     run = run_program("dev", overrides)
     assert run.of_type("azure-native:containerservice:ManagedCluster")
 

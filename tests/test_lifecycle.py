@@ -27,6 +27,9 @@ from tests.lifecycle.flagger import FINALIZER
 from tests.lifecycle.world import FOREIGN_NAMESPACES, World, dynamic_provider
 from tests.render_check import committed, render_stack
 
+# A long analysis (the engine's update and destroy walked over several program runs per stack): `make test-slow`, which CI runs too.
+pytestmark = pytest.mark.slow
+
 SERVICES = {"podinfo": {"version": "6.14.1"}, "catalog": {"version": "6.14.1"}}
 RELEASED = {**SERVICES, "podinfo": {"version": "6.14.0"}}
 REMOVED = {"podinfo": {"version": "6.14.0"}}
@@ -57,7 +60,8 @@ def stage(stack: str, services: tuple[tuple[str, str], ...]) -> Run:
 def generated(stack: str, run: Run) -> set[str]:
     """What differs between two identical runs: keys, certificates and passwords the mocks
     generate anew each time (an engine keeps them in state), and whatever embeds them."""
-    again = run_program(stack, {"services": {n: {"version": v} for n, v in _services(run)}})
+    services = {n: {"version": v} for n, v in _services(run)}
+    again = run_program(stack, {"services": services}, fresh=True)
     same = {r.urn: r.inputs for r in again.resources}
     noise = {r.urn for r in run.resources if same.get(r.urn) != r.inputs}
     assert all(

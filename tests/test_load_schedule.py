@@ -21,6 +21,9 @@ from tests import load_schedule as model
 from tests.promtool import measure, measure_cases
 from tests.services_fixture import podinfo, read
 
+# A long analysis (the load generator's schedule against promtool's windows): `make test-slow`, which CI runs too.
+pytestmark = pytest.mark.slow
+
 # A slow service (p99 SLO 6 s: 60 workers by default) and a low-rate one (one request/s over six
 # workers): hey takes longest to stop for these (stacks/analysis.py hey_stop_seconds).
 SLOW = {"checks": {"latency": {"max": 6000}}}

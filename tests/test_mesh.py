@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -171,6 +172,7 @@ def test_control_plane_waits_for_every_certificate_it_mounts(stack_run: Run) -> 
             )
 
 
+@pytest.mark.slow  # several program runs: make test-slow
 def test_rotating_the_trust_anchor_trusts_both_then_switches_the_issuer() -> None:
     both = run_program("dev", {"trustAnchorGenerations": [1, 2]})
     assert len(both.of_type(ANCHOR)) == 2

@@ -15,6 +15,9 @@ import yaml
 
 from tests.harness import FIXTURES, NAME, ROOT
 
+# A long analysis (the offline scripts run end to end in a subprocess): `make test-slow`, which CI runs too.
+pytestmark = pytest.mark.slow
+
 SCRIPTS = ("validate.py", "render.py")
 
 

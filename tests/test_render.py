@@ -25,6 +25,9 @@ from tests.helm_render import (
 from tests.render_check import StackRender, check, committed, render_stack, summary
 from tests.schema_check import LOCAL_VERSIONS, kubernetes_objects
 
+# A long analysis (every Helm release rendered by Helm's engine): `make test-slow`, which CI runs too.
+pytestmark = pytest.mark.slow
+
 
 def problems_with(
     stack: str, release: str, patch: dict[str, Any], namespace: str | None = None

@@ -62,13 +62,18 @@ def services_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     """services/ with the examples added, as a user who copied them there would have it."""
     directory = tmp_path / "services"
     directory.mkdir()
-    for path in [*(FIXTURES / "services").glob("*.yaml"), *(ROOT / "examples/services").glob("*.yaml")]:
+    for path in [
+        *(FIXTURES / "services").glob("*.yaml"),
+        *(ROOT / "examples/services").glob("*.yaml"),
+    ]:
         shutil.copy(path, directory)
     monkeypatch.setenv(SERVICES_DIR_ENV, str(directory))
     yield directory
 
 
-def shop(stack: str, services: dict[str, Any] | None = None, **overrides: Any) -> Run:
+def shop(
+    stack: str, services: dict[str, Any] | None = None, fresh: bool = False, **overrides: Any
+) -> Run:
     """`stack` running podinfo and the examples, the webhook URL set as a secret (the whole
     `services` key is then secret, as the CLI marks it)."""
     registry = {"containerRegistry": REGISTRY} if stack != "local" else {}
@@ -76,6 +81,7 @@ def shop(stack: str, services: dict[str, Any] | None = None, **overrides: Any) -
         stack,
         {**registry, **overrides},
         secrets={"services": json.dumps(SHOP if services is None else services)},
+        fresh=fresh,
     )
 
 
@@ -589,10 +595,11 @@ def test_the_kubelet_pulls_from_the_configured_registry(services_dir: Path) -> N
     assert not [r for r in run_program("dev").of_type(ROLE_ASSIGNMENT) if "acr" in r.name]
 
 
+@pytest.mark.slow  # several program runs: make test-slow
 def test_a_version_change_touches_only_that_services_deployment(services_dir: Path) -> None:
     before = shop("dev")
     after = shop("dev", {**SHOP, "frontend": {"version": "6.14.2"}})
-    again = shop("dev")  # last: a generated certificate's expiry may only move forward
+    again = shop("dev", fresh=True)  # last: a generated certificate's expiry only moves forward
     old, new, same = (
         {(r.type, r.name): r.inputs for r in run.resources} for run in (before, after, again)
     )
@@ -651,6 +658,7 @@ def test_services_deploy_in_parallel(services_dir: Path) -> None:
                 )
 
 
+@pytest.mark.slow  # several program runs: make test-slow
 def test_the_longest_chain_does_not_grow_with_the_number_of_services(services_dir: Path) -> None:
     declaration = (services_dir / "catalog.yaml").read_text()
     many = {}
@@ -1049,6 +1057,7 @@ def test_the_volume_minimum_is_configurable_and_checked() -> None:
     )
 
 
+@pytest.mark.slow  # several program runs: make test-slow
 def test_the_volume_minimum_follows_the_load_generator_it_is_sized_from() -> None:
     # Half of what the canary's own generator guarantees in the leanest window (stacks/services/analysis.py):
     # 10 requests/s with 2 workers at a 500 ms SLO sustain only 4/s, so the default drops.
@@ -1092,6 +1101,7 @@ def test_a_load_generator_that_cannot_stop_within_half_a_run_is_refused() -> Non
     )
 
 
+@pytest.mark.slow  # several program runs: make test-slow
 def test_slow_and_low_rate_load_ends_hey_stop_and_a_second_before_each_run() -> None:
     # prod runs every 60 s: the same slow service is accepted, and its load ends 6 + 6 + 1 s
     # before each run instead of the usual 5 s; the low-rate one 6 + 0.5 (to 7) + 1 s before.
@@ -1106,6 +1116,7 @@ def test_slow_and_low_rate_load_ends_hey_stop_and_a_second_before_each_run() -> 
                 assert hey in hook["metadata"]["cmd"], (fields, hook)
 
 
+@pytest.mark.slow  # several program runs: make test-slow
 def test_pods_carry_their_version_for_the_proxy_series() -> None:
     run = run_program("dev", {"services": {"podinfo": {"version": "6.14.0"}}})
     labels = deployment(run).inputs["spec"]["template"]["metadata"]["labels"]

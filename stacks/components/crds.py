@@ -8,6 +8,7 @@ other software may share (`keep`: never deleted by `pulumi destroy`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import pulumi
@@ -19,7 +20,16 @@ from stacks.manifests import YAML_LOADER
 
 
 def crd_documents(files: Sequence[PinnedFile]) -> list[dict[str, Any]]:
-    """Every CRD in `files`, as the API server would receive it (status is the server's)."""
+    """Every CRD in `files`, as the API server would receive it (status is the server's).
+
+    Parsed once per process (read-only: the SDK copies inputs as it serializes them); a process
+    that evaluates the program more than once, such as the test suite, parses them once.
+    """
+    return _parsed_crds(tuple(files))
+
+
+@cache
+def _parsed_crds(files: tuple[PinnedFile, ...]) -> list[dict[str, Any]]:
     documents = []
     for file in files:
         for document in yaml.load_all(read(file), Loader=YAML_LOADER):
