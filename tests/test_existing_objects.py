@@ -3,8 +3,12 @@ anything is created, and a re-created cluster behind the same context is noticed
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
+
 import pytest
 
+from stacks.cluster import existing_objects
 from stacks.cluster.existing_objects import (
     BUNDLE_VERSION,
     CERT_MANAGER_CRD,
@@ -158,3 +162,43 @@ def test_what_a_later_run_may_find_carries_the_stacks_label(stack: str) -> None:
     for resource in labelled:
         labels = resource.inputs["metadata"].get("labels") or {}
         assert labels.get(OWNER_LABEL) == owner_id("progressive-delivery", stack), resource
+
+
+KUBECONFIG_FILE = """apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster: {server: "https://127.0.0.1:9"}
+contexts:
+- name: kind-test
+  context: {cluster: test, user: test}
+current-context: kind-test
+users:
+- name: test
+  user: {token: test}
+"""
+
+
+def test_an_unset_kubeconfig_path_reads_kubeconfig_or_the_default_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kubeconfigPath's default is "": the Kubernetes client reads "" as a file with no
+    configuration ("Invalid kube-config file. No configuration found."), so the program hands it
+    None and the client reads $KUBECONFIG. The read gets as far as the cluster (port 9 refuses)."""
+    path = tmp_path / "config"
+    path.write_text(KUBECONFIG_FILE)
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    s = SimpleNamespace(kube_context="kind-test", kubeconfig_path="")
+    with pytest.raises(ConfigError) as refused:
+        existing_objects.read_cluster(s, existing_objects.Wanted({}, (), ()))  # type: ignore[arg-type]
+    assert str(refused.value).startswith(
+        "cannot reach the cluster of context kind-test of $KUBECONFIG or ~/.kube/config"
+    ), refused.value
+
+
+def test_the_provider_and_identity_get_no_empty_kubeconfig_path() -> None:
+    run = run_program("local")
+    provider = run.one("pulumi:providers:kubernetes")
+    assert "kubeconfig" not in provider.inputs, provider.inputs
+    (identity,) = [r for r in run.resources if r.type.endswith("ClusterIdentity")]
+    assert identity.inputs.get("kubeconfig") is None

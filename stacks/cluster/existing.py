@@ -35,7 +35,7 @@ class ExistingCluster(pulumi.ComponentResource):
         identity = ClusterIdentity(
             f"{name}-identity",
             context=s.kube_context,
-            kubeconfig=s.kubeconfig_path,
+            kubeconfig=s.kubeconfig_path or None,
             uid=args.cluster_uid,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -44,7 +44,7 @@ class ExistingCluster(pulumi.ComponentResource):
         self.provider = k8s.Provider(
             f"{name}-k8s",
             context=s.kube_context,
-            kubeconfig=s.kubeconfig_path,
+            kubeconfig=s.kubeconfig_path or None,
             # The context names the cluster: a changed kubeconfig (new token, CA) is an update.
             cluster_identifier=f"{args.stack}-{s.kube_context}",
             enable_secret_mutable=True,

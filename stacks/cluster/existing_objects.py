@@ -204,7 +204,9 @@ def read_cluster(s: LocalClusterConfig, want: Wanted) -> Inventory:
 
     where = f"context {s.kube_context} of {s.kubeconfig_path or '$KUBECONFIG or ~/.kube/config'}"
     try:
-        api = config.new_client_from_config(config_file=s.kubeconfig_path, context=s.kube_context)
+        api = config.new_client_from_config(
+            config_file=s.kubeconfig_path or None, context=s.kube_context
+        )
     except Exception as error:  # ConfigException, a missing file, a broken exec plugin
         raise ConfigError(f"cannot use {where}: {error}; nothing was created") from None
     core, extensions = client.CoreV1Api(api), client.ApiextensionsV1Api(api)

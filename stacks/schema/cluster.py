@@ -410,6 +410,8 @@ class LocalClusterConfig(Section):
     kubeconfig_path: str = setting(
         "", "Kubeconfig file to read. Empty means $KUBECONFIG or ~/.kube/config.", stacks=("local",)
     )
+    # Readers take the file or None: the Kubernetes client treats "" as a file that holds no
+    # configuration, and ClusterIdentity's state has held None for an unset path since it exists.
 
     @model_validator(mode="after")
     def _rules(self, info: ValidationInfo) -> LocalClusterConfig:
