@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from canaryctl.timefmt import parse_time
-from stacks.services.analysis import REQUEST_VOLUME
+from stacks.services.analysis import CHECK_UNITS, REQUEST_VOLUME
 from stacks.services.rollout_plan import (
     AB_TESTING,
     BLUE_GREEN,
@@ -60,6 +60,9 @@ class Check:
     maximum: float | None
     window_seconds: int
     """The query window (the metric's interval)."""
+    unit: str = ""
+    """The value's unit: a built-in check's own, or what a custom check declares (the platform
+    passes it as the metric's templateVariables.unit, stacks/services/manifests.py)."""
 
     def passes(self, value: float) -> bool:
         """Flagger's comparison (scheduler_metrics.go:327-339): below min or above max fails."""
@@ -314,11 +317,14 @@ def _check(metric: dict[str, Any]) -> Check:
     low, high = bounds.get("min"), bounds.get("max")
     if not bounds and metric.get("threshold") is not None:
         high = metric.get("threshold")  # the deprecated `threshold` is a maximum
+    name = str(metric.get("name") or "")
+    variables = metric.get("templateVariables") or {}
     return Check(
-        name=str(metric.get("name") or ""),
+        name=name,
         minimum=_float(low),
         maximum=_float(high),
         window_seconds=go_seconds(metric.get("interval"), DEFAULT_INTERVAL_SECONDS),
+        unit=CHECK_UNITS.get(name) or str(variables.get("unit") or ""),
     )
 
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from canaryctl.canary import Check
 from canaryctl.kube import Event
 from canaryctl.prometheus import Prometheus
-from stacks.services.analysis import CHECK_UNITS
 
 ANALYSIS_METRIC = "flagger_canary_metric_analysis"
 PASS, FAIL, NOT_EVALUATED, NO_DATA, UNKNOWN = "pass", "FAIL", "not evaluated", "no data", "-"
@@ -38,7 +37,7 @@ class Reading:
 
     def text(self) -> str:
         """request-volume 182 (>= 65) pass"""
-        value = "-" if self.value is None else number(self.check.name, self.value)
+        value = "-" if self.value is None else number(self.check, self.value)
         return f"{self.check.name} {value} ({bound(self.check)}) {self.state}"
 
     def as_json(self) -> dict[str, object]:
@@ -92,24 +91,27 @@ def no_data_check(events: Sequence[Event]) -> str | None:
     return None
 
 
-def number(check: str, value: float) -> str:
-    """A measured value in the check's unit: 182, 99.80%, 12 ms."""
+def number(check: Check, value: float) -> str:
+    """A measured value in the check's unit: 182, 99.80%, 12 ms, 0.31 queued."""
     if math.isnan(value) or math.isinf(value):
         return str(value)
-    unit = CHECK_UNITS.get(check)
-    if unit == "%":
+    if check.unit == "%":
         return f"{value:.2f}%"
-    if unit == "ms":
+    if check.unit == "ms":
         return f"{value:.1f} ms" if value < 10 else f"{value:.0f} ms"
-    if unit == "requests":
+    if check.unit == "requests":
         return f"{value:.0f}"
-    return f"{value:.4g}"
+    return f"{value:.4g}{_suffix(check.unit)}"
+
+
+def _suffix(unit: str) -> str:
+    """How a unit follows a number: 99%, 500 ms, 3 jobs."""
+    return "%" if unit == "%" else f" {unit}" if unit and unit != "requests" else ""
 
 
 def bound(check: Check) -> str:
     """The threshold in the check's unit: >= 65, >= 99%, <= 500 ms."""
-    unit = CHECK_UNITS.get(check.name, "")
-    suffix = {"%": "%", "ms": " ms"}.get(unit, "")
+    suffix = _suffix(check.unit)
     low, high = check.minimum, check.maximum
     if low is not None and high is not None:
         return f"{low:g}-{high:g}{suffix}"

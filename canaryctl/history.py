@@ -180,6 +180,7 @@ class History:
                 bounds.get((c.name, "min"), c.minimum),
                 bounds.get((c.name, "max"), c.maximum),
                 c.window_seconds,
+                c.unit,
             )
             for c in self.canary.checks
         )
@@ -256,7 +257,7 @@ def _list(canary: Canary, reports: Sequence[Report]) -> list[str]:
             if reading is None or reading.value is None:
                 cells.append(reading.state if reading is not None and reading.state != "-" else "-")
             else:
-                cells.append(f"{number_text(name, reading.value)} {reading.state}")
+                cells.append(f"{number_text(reading.check, reading.value)} {reading.state}")
         started = (
             datetime.fromtimestamp(r.started_at, UTC).strftime("%Y-%m-%d %H:%M")
             if r.started_at is not None

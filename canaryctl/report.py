@@ -210,7 +210,7 @@ def _cell(reading: Reading | None) -> str:
         return "-"
     if reading.value is None:
         return reading.state
-    return f"{number(reading.check.name, reading.value)} {reading.state}"
+    return f"{number(reading.check, reading.value)} {reading.state}"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

@@ -134,7 +134,7 @@ def _checks(c: Canary, values: dict[str, float], events: Sequence[Event]) -> lis
     rows = [
         (
             f"    {r.check.name}",
-            "-" if r.value is None else number(r.check.name, r.value),
+            "-" if r.value is None else number(r.check, r.value),
             bound(r.check),
             r.state,
         )

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from canaryctl.canary import _check as canary_check
+from canaryctl.checks import bound, number
 from stacks.components.ownership import OWNER_LABEL, owner_id
 from stacks.config import ConfigError
 from stacks.schema.services import LOADTESTER_APP, LOADTESTER_RELEASE, SERVICES_DIR_ENV
@@ -542,6 +544,13 @@ def test_a_custom_check_gets_its_template_and_its_place_in_the_canary(services_d
         "namespace": "shop",
     }
     assert metrics["server-errors"]["thresholdRange"] == {"max": 0.5}
+    # Its unit travels in the Canary, where canaryctl status, wait and history read it.
+    assert metrics["server-errors"]["templateVariables"] == {"port": "8080", "unit": "%"}
+    assert "unit" not in metrics["latency"]["templateVariables"]
+    check = canary_check(metrics["server-errors"])
+    assert (bound(check), number(check, 0.25)) == ("<= 0.5%", "0.25%")
+    queued = canary_check({**metrics["server-errors"], "templateVariables": {"unit": "jobs"}})
+    assert (bound(queued), number(queued, 3.0)) == ("<= 0.5 jobs", "3 jobs")
 
 
 def test_canary_with_its_own_pacing_and_sticky_sessions(services_dir: Path) -> None:

@@ -408,7 +408,11 @@ class Check(Section):
         check=duration_between(MIN_METRIC_WINDOW_SECONDS, 3600),
         allowed="seconds or minutes, 30s to 60m",
     )
-    unit: str = setting("", "Unit of the value, as status, wait and history show it.")
+    unit: str = setting(
+        "",
+        "Unit of a custom check's value (e.g. %, ms, jobs), as canaryctl status, wait and history "
+        "show it; the built-in checks have their own.",
+    )
 
 
 def _checks_with_defaults(value: Any) -> Any:

@@ -364,8 +364,16 @@ def _metric(s: ServiceConfig, name: str, check: Check) -> dict[str, Any]:
         "interval": window,
         # The built-in queries select the service's own port (target_port), not the proxy's
         # admin port; a custom query may use it too.
-        "templateVariables": {"port": str(s.port)},
+        "templateVariables": {"port": str(s.port)} | _unit(name, check),
     }
+
+
+def _unit(name: str, check: Check) -> dict[str, str]:
+    """A custom check's unit rides in its templateVariables, where `canaryctl status`, `wait` and
+    `history` read it from the live Canary. Flagger only offers the variables to the query's
+    template ({{ variables.unit }}, flagger v1.44.0 pkg/apis/flagger/v1beta1/metric.go:97-110,
+    pkg/controller/scheduler_metrics.go:303,376); a query that does not name it ignores it."""
+    return {"unit": check.unit} if name not in BUILT_IN_CHECKS and check.unit else {}
 
 
 def custom_template_name(s: ServiceConfig, check: str) -> str:
