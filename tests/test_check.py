@@ -62,6 +62,54 @@ MISTAKES = [
         "metric queue_depth is not scraped by the platform",
     ),
     ({}, {"checks": {"queue-depth": {"max": 5}}}, "checks.queue-depth.query: got ''"),
+    (
+        {},
+        {"checks": {"queue-depth": {**CUSTOM_CHECK, "query": '{__name__="queue_depth"}'}}},
+        "metric queue_depth is not scraped by the platform",
+    ),
+    # Flagger v1.44.0 judges these names itself, on metrics the platform does not have.
+    (
+        {},
+        {"checks": {"request-success-rate": CUSTOM_CHECK}},
+        "checks.request-success-rate: got 'request-success-rate'; allowed: another check name: "
+        "Flagger runs its own built-in request-success-rate",
+    ),
+    (
+        {"services": {"podinfo": {"version": "6.14.1", "checks": {"request-duration": {}}}}},
+        {},
+        f"{NAME}:services.podinfo.checks.request-duration: got 'request-duration'; allowed: "
+        "another check name",
+    ),
+    # Answers Flagger cannot judge (pkg/metrics/providers/prometheus.go RunQuery).
+    (
+        {},
+        {"checks": {"volume": {**CUSTOM_CHECK, "query": "scalar(sum(up))"}}},
+        "this query returns a scalar, which Flagger cannot decode",
+    ),
+    (
+        {},
+        {"checks": {"volume": {**CUSTOM_CHECK, "query": "up[5m]"}}},
+        "this query returns a range vector",
+    ),
+    (
+        {},
+        {
+            "checks": {
+                "volume": {**CUSTOM_CHECK, "query": "sum by (pod) (rate(response_total[1m]))"}
+            }
+        },
+        "this query returns a vector that may hold several series",
+    ),
+    (
+        {},
+        {"checks": {"volume": {**CUSTOM_CHECK, "query": 'sort_by_label(sum(up), "job")'}}},
+        "sort_by_label() is experimental",
+    ),
+    (
+        {},
+        {"checks": {"volume": {**CUSTOM_CHECK, "query": "limitk(1, up)"}}},
+        "limitk() is experimental",
+    ),
     ({}, {"checks": {"Queue": CUSTOM_CHECK}}, "checks.Queue: got 'Queue'; allowed: a check name"),
     ({}, {"slo": {"successRate": 99}}, "slo: not a field here; allowed: checks"),
 ]
@@ -121,6 +169,67 @@ def test_an_accepted_stack_names_its_services_and_any_file_name_works(project: P
 def test_a_custom_check_is_accepted(project: Path) -> None:
     write(project, "staging", {}, {"checks": {"volume-total": CUSTOM_CHECK}})
     assert run("staging")[0] == 0
+
+
+WHERE = 'namespace="{{ namespace }}", deployment="{{ target }}"'
+# Real checks on metrics Prometheus keeps beyond the three the built-in checks read: the
+# proxies' keep list (manifests/telemetry/proxy-metrics.yaml), cAdvisor's (prometheus-values.yaml).
+REAL_CHECKS = {
+    "memory": (
+        'max(container_memory_working_set_bytes{namespace="{{ namespace }}", '
+        'pod=~"{{ target }}-[a-z0-9]+-[a-z0-9]+", container="{{ target }}"})'
+    ),
+    "denied": f"sum(increase(inbound_http_authz_deny_total{{{WHERE}}}[{{{{ interval }}}}]))"
+    " or vector(0)",
+    "outbound-p99": (
+        "histogram_quantile(0.99, sum by (le) (rate("
+        f"outbound_http_route_request_duration_seconds_bucket{{{WHERE}}}[{{{{ interval }}}}])))"
+    ),
+    "proxy-memory": f"max(process_resident_memory_bytes{{{WHERE}}})",
+    # a label made by label_replace, grouped on, then reduced to one series
+    "per-version": (
+        "max(sum by (version) (label_replace(rate(response_total{"
+        f'{WHERE}, direction="inbound"}}[{{{{ interval }}}}]), "version", "$1", '
+        '"app_kubernetes_io_version", "(.*)")))'
+    ),
+    "by-name": f'sum(rate({{__name__="response_total", {WHERE}}}[{{{{ interval }}}}]))',
+    "grouped-on-fixed": (
+        f"sum by (namespace) (rate(request_total{{{WHERE}}}[{{{{ interval }}}}]))"
+    ),
+}
+
+
+def test_custom_checks_on_every_kept_metric_are_accepted(project: Path) -> None:
+    checks = {name: {"query": query, "max": 1e9} for name, query in REAL_CHECKS.items()}
+    write(project, "staging", {}, {"checks": checks})
+    code, out = run("staging")
+    assert code == 0, out
+
+
+def test_a_bad_version_port_and_query_are_reported_together(project: Path) -> None:
+    """A failed required field (version, port) stands in as a placeholder in the second pass,
+    so the rules across fields (the custom query's) still run: every problem at once."""
+    bad_query = {**CUSTOM_CHECK, "query": "max(queue_depth)"}
+    write(
+        project,
+        "staging",
+        {"services": {"podinfo": {"version": "latest"}}},
+        {"port": 4191, "faults": "errors", "checks": {"queue-depth": bad_query}},
+    )
+    code, out = run("staging")
+    assert code == check.REFUSED
+    lines = out.splitlines()
+    for says in (
+        "services.podinfo.version: got 'latest'",
+        "services/podinfo.yaml: port: got 4191",
+        "services/podinfo.yaml: checks.queue-depth.query: got 'max(queue_depth)'",
+    ):
+        assert any(says in line for line in lines), out
+    # The stand-in is no real value: no rule judges by it (podinfo's faults need its image).
+    assert "faults" not in out, out
+    write(project, "staging", {}, {"image": "Not An Image", "faults": "errors"})
+    code, out = run("staging")
+    assert "image: got 'Not An Image'" in out and "faults" not in out, out
 
 
 def test_encrypted_values_are_named_as_checked_by_pulumi_up_only(project: Path) -> None:
