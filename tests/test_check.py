@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from canaryctl import check
+from canaryctl.errors import CanaryctlError
 from tests.harness import FIXTURES, NAME, ROOT
 
 PODINFO = yaml.safe_load((FIXTURES / "services" / "podinfo.yaml").read_text())
@@ -269,3 +270,96 @@ def test_the_command_prints_problems_not_a_traceback(project: Path) -> None:
     assert missing.stderr.strip() == (
         f"canaryctl: no stack file Pulumi.nosuch.yaml in {project}: pick one of staging"
     )
+
+
+# ---- stack files and declarations read as the Pulumi CLI reads YAML (go-yaml v3, YAML 1.2) ----
+
+
+def write_text(project: Path, stack_lines: str, podinfo_lines: str = "") -> None:
+    """A stack file and podinfo's declaration with lines exactly as a user types them."""
+    base = f"  {NAME}:environment: dev\n  {NAME}:alertReceiver: none\n"
+    (project / "Pulumi.staging.yaml").write_text(f"config:\n{base}{stack_lines}")
+    given = {line.split(":")[0] for line in podinfo_lines.splitlines() if line[:1].isalpha()}
+    declaration = yaml.safe_dump({k: v for k, v in PODINFO.items() if k not in given})
+    declaration += podinfo_lines
+    (project / "services" / "podinfo.yaml").write_text(declaration)
+
+
+PODINFO_ENTRY = f"  {NAME}:services:\n    podinfo:\n      version: 6.14.1\n"
+
+YAML_READINGS = [
+    # (stack file lines, declaration lines, a line the refusal has; None: accepted)
+    (
+        f"  {NAME}:autoscaling: yes\n{PODINFO_ENTRY}",
+        "",
+        "key 'autoscaling' must be of type 'boolean'",
+    ),
+    (f"  {NAME}:autoscaling: True\n{PODINFO_ENTRY}", "", None),
+    # 12:30 is text in YAML 1.2 (no base 60): a valid HH:mm
+    (
+        f"  {NAME}:autoUpgradeWindow:\n    dayOfWeek: Saturday\n    startTime: 12:30\n"
+        f"    durationHours: 4\n{PODINFO_ENTRY}",
+        "",
+        None,
+    ),
+    # the CLI stores 3.0 as Go's JSON text "3": an integer
+    (f"  {NAME}:nodeCount: 3.0\n{PODINFO_ENTRY}", "", None),
+    (f"  {NAME}:nodeCount: 3.5\n{PODINFO_ENTRY}", "", "key 'nodeCount' must be of type 'integer'"),
+    (
+        f"  {NAME}:services:\n    podinfo:\n      version: 2026-01-01\n",
+        "",
+        "services.podinfo.version: got '2026-01-01 00:00:00 +0000 UTC'",
+    ),
+    (
+        f"  {NAME}:services:\n    2026-01-01:\n      version: 6.14.1\n",
+        "",
+        "services.2026-01-01 00:00:00 +0000 UTC: got a service named",
+    ),
+    (f"  {NAME}:nodeCount: .nan\n{PODINFO_ENTRY}", "", "json: unsupported value: NaN"),
+    (
+        f"  {NAME}:nodeCount: 3\n  {NAME}:nodeCount: 4\n{PODINFO_ENTRY}",
+        "",
+        "mapping key 'progressive-delivery:nodeCount' already defined at line",
+    ),
+    # a declaration reads the same way: `no` is text, not false
+    (PODINFO_ENTRY, "faults: no\n", "services/podinfo.yaml: faults: got 'no'; allowed: none |"),
+]
+
+
+@pytest.mark.parametrize(
+    ("stack_lines", "podinfo_lines", "says"),
+    YAML_READINGS,
+    ids=[f"{s.splitlines()[0].strip()}|{p.strip()}" for s, p, _ in YAML_READINGS],
+)
+def test_files_are_read_as_the_pulumi_cli_reads_yaml(
+    project: Path, stack_lines: str, podinfo_lines: str, says: str | None
+) -> None:
+    write_text(project, stack_lines, podinfo_lines)
+    try:
+        code, out = run("staging")
+    except CanaryctlError as error:  # the file itself is unreadable: canaryctl exits 3 with it
+        code, out = 3, str(error)
+    assert "Traceback" not in out
+    if says is None:
+        assert code == 0, out
+    else:
+        assert code != 0, out
+        assert says in out, out
+
+
+def test_values_keep_the_text_the_cli_hands_the_program(project: Path) -> None:
+    from canaryctl.project import stack_settings
+
+    write_text(
+        project,
+        f"  {NAME}:nodeCount: 3.0\n  {NAME}:autoUpgradeWindow:\n    dayOfWeek: Saturday\n"
+        f"    startTime: 12:30\n    durationHours: 4\n{PODINFO_ENTRY}",
+        "env:\n  START: 12:30\n  ENABLED: on\nretry: 2026-01-01\n",
+    )
+    settings = stack_settings(project, "staging")
+    assert settings.cluster is not None
+    assert settings.cluster.user_pool.count == 3
+    assert settings.cluster.auto_upgrade_window.start_time == "12:30"
+    (podinfo,) = settings.services
+    assert podinfo.env["START"] == "12:30" and podinfo.env["ENABLED"] == "on"
+    assert podinfo.retry == "2026-01-01"
