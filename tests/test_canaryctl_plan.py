@@ -124,7 +124,10 @@ def test_unknown_stack_lists_the_stack_files(capsys, monkeypatch):
 def test_each_service_gets_its_own_timeline(tmp_path, capsys, monkeypatch):
     services = tmp_path / "services"
     services.mkdir()
-    for path in [*(FIXTURES / "services").glob("*.yaml"), *(ROOT / "examples/services").glob("*.yaml")]:
+    for path in [
+        *(FIXTURES / "services").glob("*.yaml"),
+        *(ROOT / "examples/services").glob("*.yaml"),
+    ]:
         shutil.copy(path, services)
     monkeypatch.setenv("PROGRESSIVE_DELIVERY_SERVICES_DIR", str(services))
     monkeypatch.chdir(

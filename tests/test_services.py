@@ -62,7 +62,10 @@ def services_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     """services/ with the examples added, as a user who copied them there would have it."""
     directory = tmp_path / "services"
     directory.mkdir()
-    for path in [*(FIXTURES / "services").glob("*.yaml"), *(ROOT / "examples/services").glob("*.yaml")]:
+    for path in [
+        *(FIXTURES / "services").glob("*.yaml"),
+        *(ROOT / "examples/services").glob("*.yaml"),
+    ]:
         shutil.copy(path, directory)
     monkeypatch.setenv(SERVICES_DIR_ENV, str(directory))
     yield directory
