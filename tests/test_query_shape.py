@@ -150,3 +150,13 @@ def test_every_experimental_function_of_prometheus_3_14_is_refused_by_name() -> 
         assert any(f"{name}() is experimental" in p for p in found), (query, found)
     assert problems("sum(up) + fill(0) sum(up)")[0].startswith("the fill() modifier is exp")
     assert problems("sort_desc(sum by (job) (up))") == []  # not experimental
+
+
+def test_the_platforms_own_templates_are_single_series_too() -> None:
+    """The built-in checks' queries (manifests/service/metrictemplate.yaml) meet the same rule."""
+    from stacks.manifests import load_documents
+
+    templates = load_documents("service/metrictemplate.yaml")
+    assert len(templates) == 3
+    for template in templates:
+        assert problem(template["spec"]["query"]) is None, template["metadata"]["name"]
