@@ -12,7 +12,7 @@ from stacks import pins
 from stacks.components import pinned
 from stacks.components.pinned import PinnedFile, PinnedFileError
 from stacks.telemetry import dashboards
-from stacks.telemetry.metrics import problems
+from stacks.telemetry.promql import problems
 from tests.harness import Run
 from tests.render_check import committed
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from stacks.services.query_shape import problem
-from stacks.telemetry.metrics import EXPERIMENTAL_AGGREGATIONS, EXPERIMENTAL_FUNCTIONS, problems
+from stacks.telemetry.promql import EXPERIMENTAL_AGGREGATIONS, EXPERIMENTAL_FUNCTIONS, problems
 from tests.promtool import measure_cases
 
 # Two namespaces, three pods, two of them in one deployment; a histogram in two pods.

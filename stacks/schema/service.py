@@ -718,7 +718,7 @@ class ServiceConfig(Section):
         """What Flagger or Prometheus would refuse in a custom query, rendered with this
         service's values (stacks/services/analysis.py renders as Flagger v1.44.0 does)."""
         from stacks.services import analysis, query_shape
-        from stacks.telemetry import metrics
+        from stacks.telemetry import promql
 
         model = {
             "name": self.name,
@@ -734,7 +734,7 @@ class ServiceConfig(Section):
             rendered = analysis.render_query(check.query, model)
         except analysis.RenderError as error:
             return f"a query Flagger can render: {error}"
-        found = metrics.problems(rendered)
+        found = promql.problems(rendered)
         if found:
             return (
                 "PromQL on metrics and labels the platform keeps (docs/services.md, checks): "

@@ -62,9 +62,9 @@ class Shape:
 def problem(query: str) -> str | None:
     """What Flagger would get from this (rendered, parseable) query when it cannot judge it, to
     follow "this query returns"; None when it can."""
-    from stacks.telemetry import metrics
+    from stacks.telemetry import promql
 
-    shape = _shape(metrics.parse(query))
+    shape = _shape(promql.parse(query))
     if shape.kind in ("scalar", "string"):
         return (
             f'a {shape.kind}, which Flagger cannot decode (the check fails: "error unmarshaling '
