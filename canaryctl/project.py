@@ -6,8 +6,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from canaryctl.errors import CanaryctlError
 from stacks.schema import ConfigError, Settings, files
 from stacks.schema.cli import StackConfig
@@ -86,8 +84,8 @@ def provider_setting(root: Path, stack: str, key: str) -> tuple[Any, str] | None
 
 
 def _yaml(path: Path) -> dict[str, Any]:
+    """A stack file or Pulumi.yaml as the Pulumi CLI reads it (YAML 1.2, stacks/schema/goyaml.py)."""
     try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise CanaryctlError(f"cannot read {path}: {error}") from None
-    return data if isinstance(data, dict) else {}
+        return files.read_yaml(path)
+    except files.StackFileError as error:
+        raise CanaryctlError(str(error)) from None

@@ -15,8 +15,8 @@ import pulumi
 import yaml
 
 from stacks import schema
-from stacks.manifests import ROOT, YAML_LOADER
-from stacks.schema import Settings, Source, declared, load_source
+from stacks.manifests import ROOT
+from stacks.schema import Settings, Source, declared, goyaml, load_source
 
 __all__ = ["ConfigError", "Settings", "load", "pulumi_source"]
 
@@ -70,9 +70,9 @@ def _encrypted(project: str, stack: str, path: list[str]) -> bool:
     """Whether the value at services.<path> is a secret. The engine marks the whole `services`
     key secret once any value inside is (sdk/go/common/resource/config/object.go:51-65), so where
     the stack file holds the value, its own `secure:` is what counts."""
-    try:
-        document = yaml.load(stack_file(stack).read_text(), Loader=YAML_LOADER)
-    except (OSError, yaml.YAMLError):
+    try:  # read as the CLI read it, so the keys are the ones the engine handed over
+        document = goyaml.as_the_cli_holds(goyaml.load(stack_file(stack).read_text()))
+    except (OSError, ValueError, yaml.YAMLError):
         document = {}
     node: Any = ((document or {}).get("config") or {}).get(f"{project}:services")
     for part in path:

@@ -33,6 +33,18 @@ MIN_LINKERD_CHART = (2026, 6, 3)
 GATEWAY_API_VERSION = "v1.2.1"
 GATEWAY_API_RANGE = ((1, 2, 1), (1, 5, 1))
 
+# Kubernetes: the oldest minor the pinned Linkerd supports (linkerd.io "Supported Kubernetes
+# versions"), and the minor a new AKS stack gets (kubernetesVersion's default; AKS's calendar of
+# supported minors is stacks/schema/kubernetes_versions.py).
+MIN_KUBERNETES = (1, 31)
+KUBERNETES_VERSION = "1.35"
+
+
+def version_text(version: tuple[int, ...], prefix: str = "") -> str:
+    """(2026, 6, 3) -> "2026.6.3"; with prefix "v", (1, 2, 1) -> "v1.2.1"."""
+    return prefix + ".".join(map(str, version))
+
+
 PROMETHEUS = Chart("https://prometheus-community.github.io/helm-charts", "prometheus", "29.27.0")
 # The Grafana chart moved from grafana/helm-charts to grafana-community in 2026.
 GRAFANA = Chart("https://grafana-community.github.io/helm-charts", "grafana", "12.11.1")

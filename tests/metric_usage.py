@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from stacks.telemetry import dashboards
-from stacks.telemetry.metrics import uses
+from stacks.telemetry.promql import uses
 
 # linkerd-viz's metrics API and CLI read these from the platform's Prometheus (linkerd2 at
 # edge-26.8.3): viz/metrics-api/stat_summary.go:51-55, edges.go:17,46, grpc_server.go:43,

@@ -23,8 +23,7 @@ from referencing import Registry, Resource
 
 from stacks import pins
 from stacks.components.crds import crd_documents
-from stacks.pins import FLAGGER_CRDS
-from stacks.schema.kubernetes_versions import MIN_KUBERNETES
+from stacks.pins import FLAGGER_CRDS, MIN_KUBERNETES
 from tests import k8s_rules
 from tests.crd_schemas import CrdIndex
 from tests.harness import NAME, ROOT, Run, stack_config

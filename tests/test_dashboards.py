@@ -12,7 +12,7 @@ from stacks import pins
 from stacks.components import pinned
 from stacks.components.pinned import PinnedFile, PinnedFileError
 from stacks.telemetry import dashboards
-from stacks.telemetry.metrics import problems
+from stacks.telemetry.promql import problems
 from tests.harness import Run
 from tests.render_check import committed
 
@@ -55,6 +55,60 @@ def test_every_metric_template_query_reads_real_metrics_and_labels(stack_run: Ru
 )
 def test_the_check_catches_wrong_metrics_labels_and_syntax(query: str, expected: str) -> None:
     assert any(expected in p for p in problems(query)), problems(query)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        # cAdvisor (the kubernetes-nodes-cadvisor keep list)
+        'max(container_memory_working_set_bytes{namespace="a", pod=~"b-.*", container="b"})',
+        'sum(rate(container_cpu_usage_seconds_total{namespace="a", container!=""}[1m]))',
+        # the proxies' keep list (manifests/telemetry/proxy-metrics.yaml)
+        'sum(increase(inbound_http_authz_deny_total{namespace="a", srv_name="b"}[1m]))',
+        "histogram_quantile(0.99, sum by (le, parent_name) (rate("
+        'outbound_http_route_request_duration_seconds_bucket{namespace="a"}[1m])))',
+        'sum by (http_status) (rate(outbound_http_route_request_statuses_total{route_name="r"}[1m]))',
+        'max(process_resident_memory_bytes{namespace="a", deployment="b"})',
+        'sum by (peer) (tcp_open_connections{namespace="a", dst_deployment="b"})',
+        # a label made by label_replace or label_join, then grouped on
+        'sum by (version) (label_replace(response_total, "version", "$1", "deployment", "(.*)"))',
+        'sum by (where) (label_join(response_total, "where", "/", "namespace", "pod"))',
+        # the name as a matcher
+        'sum({__name__="response_total", namespace="a"})',
+        'sum({__name__=~"response_total|request_total", direction="inbound"})',
+    ],
+)
+def test_every_metric_prometheus_keeps_can_be_queried(query: str) -> None:
+    assert problems(query) == [], query
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("max(queue_depth)", "metric queue_depth is not scraped by the platform"),
+        ('{__name__="queue_depth"}', "metric queue_depth is not scraped by the platform"),
+        ('{__name__=~"queue_.*"}', "no metric the platform keeps matches __name__=~'queue_.*'"),
+        ("sum(http_request_duration_seconds_count)", "not scraped"),  # Flagger's generic one
+        ("sum(tcp_connection_duration_ms_bucket)", "no Linkerd proxy of this release exports"),
+        ('sum by (nope) (label_replace(up, "x", "$1", "job", "(.*)"))', "up has no label(s) nope"),
+        ('label_replace(up, "x", "$1", "nope", "(.*)")', "up has no label(s) nope"),
+    ],
+)
+def test_what_prometheus_does_not_keep_is_still_refused(query: str, expected: str) -> None:
+    assert any(expected in p for p in problems(query)), problems(query)
+
+
+def test_every_name_a_keep_list_keeps_is_known_with_its_own_labels() -> None:
+    """The catalogue is made from the keep lists Prometheus is configured with, so the two cannot
+    drift; each kept proxy metric has its family's labels, not only the scrape's."""
+    from stacks.telemetry import metrics
+
+    for job in ("linkerd-proxy", "kubernetes-nodes-cadvisor", "kubernetes-nodes"):
+        names = set(metrics.kept(job)) - metrics.NOT_EMITTED
+        assert names and names <= set(metrics.METRICS), (job, names - set(metrics.METRICS))
+    for name in set(metrics.kept("linkerd-proxy")) - metrics.NOT_EMITTED:
+        assert metrics._proxy_labels(name) is not None, f"{name}: add its labels to metrics.py"
+    assert set(metrics.kept("linkerd-proxy")) >= metrics.NOT_EMITTED
 
 
 def test_dashboards_are_config_maps_the_grafana_sidecar_loads(stack_run: Run) -> None:

@@ -10,7 +10,7 @@ import yaml
 
 from stacks.manifests import MANIFESTS
 from stacks.telemetry.layer import prometheus_memory_mib
-from stacks.telemetry.metrics import problems
+from stacks.telemetry.promql import problems
 from tests.harness import Run, run_program
 from tests.metric_usage import (
     dashboard_queries,

@@ -49,6 +49,9 @@ class Meta:
     """Text (or each text of a list) must match it; `allowed` says what that means."""
     check: Callable[[str], str | None] | None = None
     """A rule for text (or each text of a list): what is allowed when it is broken, else None."""
+    placeholder: Any = None
+    """A required field's valid stand-in while its own value is reported: the model's rules
+    across fields still run on the rest (problems.py validate)."""
 
 
 def setting(
@@ -67,12 +70,15 @@ def setting(
     pattern: re.Pattern[str] | None = None,
     check: Callable[[str], str | None] | None = None,
     alias: str | None = None,
+    placeholder: Any = None,
 ) -> Any:
     """A field of a section: `node_count: int = setting(2, "Nodes in the user pool", ge=1, le=1000)`.
 
     `...` as default makes it required (fields of a map only: the Pulumi CLI requires a top-level
     key without a default on every stack)."""
-    meta = Meta(allowed, unit, stacks, on_change, create_only, secret, example, pattern, check)
+    meta = Meta(
+        allowed, unit, stacks, on_change, create_only, secret, example, pattern, check, placeholder
+    )
     return Field(
         default,
         description=description,

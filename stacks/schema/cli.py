@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from stacks.schema.goyaml import go_json_number
+
 TYPES = ("string", "integer", "boolean", "array", "object")  # project.go:49-55
 ATTRIBUTES = {"type", "items", "description", "secret", "default", "value"}
 
@@ -200,8 +202,11 @@ def _is_secure(value: Any) -> bool:
 
 
 def _scalar_text(value: Any) -> str:
+    """MarshalString (object.go): text as is, true/false, numbers as Go's JSON writes them."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float):
+        return go_json_number(value)
     return "" if value is None else str(value)
 
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import StrictBool, ValidationInfo, field_validator, model_validator
 
+from stacks import pins
 from stacks.schema import azure_names as names
 from stacks.schema import kubernetes_versions as versions
 from stacks.schema.azure_regions import region_problem, zone_problem
@@ -18,6 +19,7 @@ from stacks.schema.base import AKS_STACKS, Section, setting
 from stacks.schema.problems import Rules
 
 KUBERNETES_VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
+MIN_KUBERNETES = pins.version_text(pins.MIN_KUBERNETES)
 VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_]+$")
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -43,10 +45,10 @@ ROTATES_POOLS = "rotates the pool: a new pool first, then the old one drained (d
 def _kubernetes_version(value: str) -> str | None:
     match = KUBERNETES_VERSION.match(value)
     if match is None:
-        return "MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. 1.35 or 1.35.2"
-    if (int(match[1]), int(match[2])) < versions.MIN_KUBERNETES:
-        floor = ".".join(map(str, versions.MIN_KUBERNETES))
-        return f"{floor} or newer (the oldest Kubernetes the pinned Linkerd supports)"
+        example = pins.KUBERNETES_VERSION
+        return f"MAJOR.MINOR or MAJOR.MINOR.PATCH, e.g. {example} or {example}.2"
+    if (int(match[1]), int(match[2])) < pins.MIN_KUBERNETES:
+        return f"{MIN_KUBERNETES} or newer (the oldest Kubernetes the pinned Linkerd supports)"
     return None
 
 
@@ -138,12 +140,12 @@ class ClusterConfig(Section):
         create_only=True,
     )
     kubernetes_version: str = setting(
-        "1.35",
+        pins.KUBERNETES_VERSION,
         "MAJOR.MINOR (AKS picks and patches the newest patch); MAJOR.MINOR.PATCH only with "
         "upgradeChannel none or node-image. Raising it upgrades the cluster (not with the "
         "stable/rapid channels, which move it themselves).",
         check=_kubernetes_version,
-        allowed="MAJOR.MINOR or MAJOR.MINOR.PATCH, 1.31 or newer",
+        allowed=f"MAJOR.MINOR or MAJOR.MINOR.PATCH, {MIN_KUBERNETES} or newer",
         stacks=AKS_STACKS,
     )
     sku_tier: Literal["Free", "Standard", "Premium"] = setting(

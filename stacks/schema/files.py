@@ -2,7 +2,8 @@
 Pulumi CLI would hand it to the program, for checks without the engine (canaryctl check, plan,
 doctor; the tests).
 
-The CLI's own rules come first (stacks/schema/cli.py); a value stored encrypted cannot be read
+The files are read as the CLI reads them (YAML 1.2 scalars, stacks/schema/goyaml.py), then the
+CLI's own rules come first (stacks/schema/cli.py); a value stored encrypted cannot be read
 without the stack's passphrase, so it stands in as a well-formed value (`cli.ENCRYPTED`) and only
 its presence is judged: `pulumi up`, which can read it, judges its content.
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from stacks.schema import Settings, Source, load_source
+from stacks.schema import Settings, Source, goyaml, load_source
 from stacks.schema.cli import ENCRYPTED, StackConfig, merge
 
 PROJECT_FILE = "Pulumi.yaml"
@@ -35,10 +36,18 @@ def stack_names(root: Path) -> list[str]:
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
+    """Pulumi.yaml or a stack file as the Pulumi CLI reads it (stacks/schema/goyaml.py): YAML 1.2's
+    scalars as go-yaml v3 resolves them, each value as the CLI stores it."""
     try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
+        data = goyaml.as_the_cli_holds(goyaml.load(path.read_text()))
+    except OSError as error:
         raise StackFileError(f"cannot read {path}: {error}") from None
+    except yaml.YAMLError as error:
+        raise StackFileError(f"cannot read {path}: {goyaml.one_line(error)}") from None
+    except ValueError as error:  # NaN or an infinity, which Go's JSON cannot store
+        raise StackFileError(
+            f"the Pulumi CLI cannot read {path.name}: {error} (.nan and .inf are not config values)"
+        ) from None
     return data if isinstance(data, dict) else {}
 
 

@@ -171,6 +171,11 @@ def services_reference() -> str:
         "`services/<name>.yaml`; a stack runs it by naming it in its `services` config with a",
         "version, and may override any field there (`services.<name>.<field>`).",
         "",
+        "Both are read as the Pulumi CLI reads YAML (go-yaml v3, YAML 1.2): only `true` and",
+        "`false` are booleans (`yes`, `no`, `on`, `off` are text), `12:30` is text, not a number,",
+        "and a key given twice is refused. In a stack file the CLI also stores `3.0` as `3` and a",
+        "date as Go prints a time (`2026-01-01 00:00:00 +0000 UTC`): quote what is meant as text.",
+        "",
     ]
     seen: set[type[BaseModel]] = set()
     queue: list[tuple[str, type[BaseModel]]] = [("", ServiceConfig)]

@@ -1,4 +1,5 @@
-"""Kubernetes versions: the oldest the pinned Linkerd supports and AKS's support calendar."""
+"""Kubernetes versions: AKS's support calendar (the oldest minor the pinned Linkerd supports and
+the default minor are pins: stacks/pins.py MIN_KUBERNETES, KUBERNETES_VERSION)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,6 @@ class AksSupport:
     end_of_standard_support: date
 
 
-# The oldest Kubernetes the pinned Linkerd supports (linkerd.io "Supported Kubernetes versions").
-MIN_KUBERNETES = (1, 31)
 # AKS's calendar (learn.microsoft.com/azure/aks/supported-kubernetes-versions, "AKS Kubernetes
 # release calendar", as of AKS_TABLE_DATE). A month without a day means its last day. Past its end,
 # AKS upgrades a cluster by itself (only Premium tier + LTS keeps it longer).

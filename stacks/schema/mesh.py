@@ -12,6 +12,9 @@ from stacks.schema.problems import Rules
 
 EDGE_CHART_VERSION = re.compile(r"^(\d{4})\.(\d{1,2})\.(\d+)$")
 GATEWAY_API_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
+# The oldest Linkerd chart and the Gateway API range it accepts, as the pins name them.
+MIN_LINKERD = f"{pins.version_text(pins.MIN_LINKERD_CHART)} (Linkerd 2.20)"
+GATEWAY_API_RANGE = " to ".join(pins.version_text(v, "v") for v in pins.GATEWAY_API_RANGE)
 
 
 def _linkerd_version(value: str) -> str | None:
@@ -19,7 +22,7 @@ def _linkerd_version(value: str) -> str | None:
     if match is None:
         return "an edge chart version YYYY.M.N, e.g. 2026.8.3 (not a stable-2.x tag)"
     if tuple(int(part) for part in match.groups()) < pins.MIN_LINKERD_CHART:
-        return "2026.6.3 (Linkerd 2.20) or newer"
+        return f"{MIN_LINKERD} or newer"
     return None
 
 
@@ -27,7 +30,7 @@ def _gateway_api_version(value: str) -> str | None:
     match = GATEWAY_API_VERSION.match(value)
     low, high = pins.GATEWAY_API_RANGE
     if match is None or not low <= tuple(int(part) for part in match.groups()) <= high:
-        return "v1.2.1 to v1.5.1 (what Linkerd 2.20 accepts), e.g. v1.2.1"
+        return f"{GATEWAY_API_RANGE} (what Linkerd 2.20 accepts), e.g. {pins.GATEWAY_API_VERSION}"
     if value not in pins.GATEWAY_API_CRDS:
         pinned = ", ".join(sorted(pins.GATEWAY_API_CRDS))
         return f"a version whose CRD files are pinned in stacks/pins.py ({pinned}); add its sha256s first"
@@ -40,16 +43,16 @@ class MeshConfig(Section):
     linkerd_version: str = setting(
         pins.LINKERD_VERSION,
         "Linkerd edge Helm chart version (YYYY.M.N); the platform was checked against "
-        f"{pins.LINKERD_VERSION} and refuses releases before 2026.6.3 (Linkerd 2.20).",
+        f"{pins.LINKERD_VERSION} and refuses releases before {MIN_LINKERD}.",
         check=_linkerd_version,
-        allowed="an edge chart version YYYY.M.N, 2026.6.3 or newer",
+        allowed=f"an edge chart version YYYY.M.N, {pins.version_text(pins.MIN_LINKERD_CHART)} or newer",
     )
     gateway_api_version: str = setting(
         pins.GATEWAY_API_VERSION,
         "Gateway API CRDs (standard channel) to install before Linkerd; Linkerd 2.20 accepts "
-        "v1.2.1 to v1.5.1 and recommends v1.2.1.",
+        f"{GATEWAY_API_RANGE} and recommends {pins.GATEWAY_API_VERSION}.",
         check=_gateway_api_version,
-        allowed="v1.2.1 to v1.5.1, with its CRD files pinned in stacks/pins.py",
+        allowed=f"{GATEWAY_API_RANGE}, with its CRD files pinned in stacks/pins.py",
     )
     high_availability: StrictBool = setting(
         False,

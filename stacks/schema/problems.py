@@ -77,16 +77,36 @@ def validate(
         errors = list(error.errors())
     # Again without what failed: rules across fields judge the rest. An unknown field is dropped
     # where it is (the values around it stay valid); a key whose value failed is dropped whole,
-    # its default takes its place, and Rules.valid keeps rules from reading it.
+    # its default takes its place (a required one's placeholder, or pydantic would stop at
+    # "missing" before any rule runs), and Rules.valid keeps rules from reading it.
     rest = _without(data, [e["loc"] for e in errors if e["type"] == "extra_forbidden"])
     failed = {e["loc"][0] for e in errors if e["loc"] and e["type"] != "extra_forbidden"}
-    rest = {k: v for k, v in rest.items() if k not in failed}
+    rest = {k: v for k, v in rest.items() if k not in failed} | _placeholders(model, failed)
     try:
         model.model_validate(rest, context={**context, FAILED: failed})
     except ValidationError as again:
         seen = {e["loc"] for e in errors}
         errors += [e for e in again.errors() if e["loc"] not in seen]
     return None, [line(model, e, locate, unknown) for e in errors]
+
+
+def given(info: ValidationInfo, name: str) -> Any:
+    """Another field's value, for a field validator (`name` a one-word field, its own key): None
+    when it failed, since in the second pass a placeholder stands in for it."""
+    if name in set((info.context or {}).get(FAILED, ())):
+        return None
+    return info.data.get(name)
+
+
+def _placeholders(model: type[BaseModel], failed: set[Any]) -> dict[str, Any]:
+    """Stand-ins for the required fields among `failed` (their problems are reported already)."""
+    found = {}
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        stand_in = meta(model, name).placeholder
+        if key in failed and info.is_required() and stand_in is not None:
+            found[key] = stand_in
+    return found
 
 
 def _without(data: Any, locs: list[tuple[str | int, ...]]) -> Any:

@@ -29,7 +29,7 @@ from stacks.schema.delivery import (
     duration_between,
     flagger_seconds,
 )
-from stacks.schema.problems import Rules
+from stacks.schema.problems import Rules, given
 
 # Flagger names the Services <name>, <name>-primary and <name>-canary (DNS-1035, 63 at most).
 NAME = re.compile(r"^[a-z]([-a-z0-9]{0,53}[a-z0-9])?$")
@@ -382,6 +382,12 @@ class Release(Section):
 BUILT_IN_CHECKS = ("request-volume", "success-rate", "latency")
 """The checks every Canary runs first, in this order (stacks/services/analysis.py says why volume first)."""
 CHECK_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
+FLAGGER_OWN_CHECKS = {"request-success-rate": "success-rate", "request-duration": "latency"}
+"""Metric names Flagger v1.44.0 judges itself, whatever the Canary's templateRef says
+(pkg/controller/scheduler_metrics.go runBuiltinMetricChecks), with the platform's check that
+does the same on Linkerd's metrics. With meshProvider gatewayapi:v1beta1 its observer is the
+generic HTTP one (pkg/metrics/observers/factory.go, http.go), which queries
+http_request_duration_seconds_*: no such series here, so every run would halt on "no values"."""
 SLO_MOVED = (
     "checks (slo moved in this release, docs/changelog.md): slo.successRate is "
     "checks.success-rate.min, slo.latencyP99Ms is checks.latency.max, slo.minRequests is "
@@ -391,9 +397,19 @@ SLO_MOVED = (
 
 class Check(Section):
     """One analysis check: a query Flagger runs at every step, and the range its value must stay
-    in. The three built-in checks need no query; a custom one is PromQL on the metrics the
-    platform keeps, with Flagger's template variables ({{ namespace }}, {{ target }},
-    {{ interval }}, ...). Flagger fails a check whose query returns nothing or NaN."""
+    in. The three built-in checks need no query. A custom one is PromQL with Flagger's template
+    variables ({{ namespace }}, {{ target }}, {{ interval }}, ...) on the metrics the platform's
+    Prometheus keeps: the Linkerd proxies' (requests and responses with their latency, Gateway
+    API route metrics, TCP, policy denials, the proxy process), cAdvisor's container CPU, memory
+    and network, Flagger's, cert-manager's and Prometheus's own (stacks/telemetry/metrics.py
+    lists each with its labels). Service pods are not scraped for their own application
+    metrics, so a custom check reads what a service's proxy records, not what its code exports.
+    The query must return one series (an outermost sum, avg, max, ... without `by`,
+    histogram_quantile over `by (le)`, or `... or on() vector(0)`): Flagger cannot decode a
+    scalar, refuses a range vector and judges only the last of several series. It fails a check
+    whose query returns nothing or NaN. A check may not be called request-success-rate or
+    request-duration: Flagger judges those names itself on metrics this platform does not
+    have."""
 
     query: str = setting(
         "",
@@ -502,6 +518,7 @@ class ServiceConfig(Section):
         "The service's name: its file's and its stack entry's.",
         pattern=NAME,
         allowed=NAME_RULE,
+        placeholder="placeholder",
     )
     namespace: str = setting(
         "",
@@ -514,13 +531,17 @@ class ServiceConfig(Section):
         "Image repository without tag; the stack gives the version.",
         pattern=IMAGE,
         allowed="an image repository without tag, e.g. ghcr.io/org/app",
+        placeholder="registry.invalid/placeholder",
     )
     version: str = setting(
         ...,
         "Tag (6.14.1) or digest (sha256:...) the stack runs; set in the stack's entry.",
         allowed="an image tag like 6.14.1 or a digest sha256:<64 hex>",
+        placeholder="0.0.0",
     )
-    port: int = setting(..., "Container port, also the Service port.", ge=1, le=65535)
+    port: int = setting(
+        ..., "Container port, also the Service port.", ge=1, le=65535, placeholder=8080
+    )
     command: tuple[str, ...] = setting((), "The container's command.")
     args: tuple[str, ...] = setting((), "The container's arguments.")
     env: dict[str, str] = setting(
@@ -536,7 +557,14 @@ class ServiceConfig(Section):
         "What counts as healthy: request-volume, success-rate and latency always, plus any "
         "custom check by name.",
         example={
-            "queue-depth": {"query": 'max(queue_depth{namespace="{{ namespace }}"})', "max": 100}
+            "denied-requests": {
+                "query": (
+                    "sum(increase(inbound_http_authz_deny_total{"
+                    'namespace="{{ namespace }}", deployment="{{ target }}"}[{{ interval }}]))'
+                    " or vector(0)"
+                ),
+                "max": 0,
+            }
         },
     )
     load_test: LoadTest = setting(LoadTest(), "Load during analysis (Flagger's load tester).")
@@ -575,7 +603,7 @@ class ServiceConfig(Section):
     @classmethod
     def _fixed_version(cls, version: str, info: ValidationInfo) -> str:
         if not DIGEST.match(version) and (
-            problem := _tag_problem(version, podinfo=info.data.get("image") == PODINFO_IMAGE)
+            problem := _tag_problem(version, podinfo=given(info, "image") == PODINFO_IMAGE)
         ):
             raise refuse(problem)
         return version
@@ -596,7 +624,7 @@ class ServiceConfig(Section):
     @field_validator("faults")
     @classmethod
     def _podinfo_faults(cls, faults: str, info: ValidationInfo) -> str:
-        image = info.data.get("image")
+        image = given(info, "image")
         if faults != "none" and image is not None and image != PODINFO_IMAGE:
             raise refuse(f"none: fault injection uses podinfo's own flags ({PODINFO_IMAGE})")
         return faults
@@ -630,6 +658,9 @@ class ServiceConfig(Section):
         renders as Flagger renders it and reads only what the platform's Prometheus keeps."""
         for name, check in self.checks.items():
             where = ("checks", name)
+            if name in FLAGGER_OWN_CHECKS:
+                rules.refuse(where, name, _flagger_own_check(name))
+                continue
             if name not in BUILT_IN_CHECKS and not CHECK_NAME.match(name):
                 rules.refuse(
                     where,
@@ -690,8 +721,8 @@ class ServiceConfig(Section):
     def _query_problem(self, check: Check) -> str | None:
         """What Flagger or Prometheus would refuse in a custom query, rendered with this
         service's values (stacks/services/analysis.py renders as Flagger v1.44.0 does)."""
-        from stacks.services import analysis
-        from stacks.telemetry import metrics
+        from stacks.services import analysis, query_shape
+        from stacks.telemetry import promql
 
         model = {
             "name": self.name,
@@ -707,12 +738,15 @@ class ServiceConfig(Section):
             rendered = analysis.render_query(check.query, model)
         except analysis.RenderError as error:
             return f"a query Flagger can render: {error}"
-        found = metrics.problems(rendered)
+        found = promql.problems(rendered)
         if found:
             return (
-                "PromQL on metrics and labels the platform keeps (docs/analysis.md): "
+                "PromQL on metrics and labels the platform keeps (docs/services.md, checks): "
                 + "; ".join(found)
             )
+        shape = query_shape.problem(rendered)
+        if shape:
+            return f"{query_shape.RULE}; this query returns {shape}"
         return None
 
     @property
@@ -768,6 +802,18 @@ class ServiceConfig(Section):
     def image_ref(self) -> str:
         separator = "@" if self.version.startswith("sha256:") else ":"
         return f"{self.image}{separator}{self.version}"
+
+
+def _flagger_own_check(name: str) -> str:
+    ours = FLAGGER_OWN_CHECKS[name]
+    bound = "min" if ours == "success-rate" else "max"
+    return (
+        f"another check name: Flagger runs its own built-in {name} for a metric of that name, "
+        "even with this platform's template, and with the gatewayapi:v1beta1 provider it queries "
+        "http_request_duration_seconds, which no pod here exports, so every analysis would halt "
+        f"with \"no values found\"; the platform's {ours} check does this on Linkerd's metrics "
+        f"(set checks.{ours}.{bound}), or give a custom query another name"
+    )
 
 
 def _tag_problem(value: str, podinfo: bool) -> str | None:

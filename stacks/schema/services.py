@@ -17,7 +17,8 @@ from typing import Any
 
 import yaml
 
-from stacks.manifests import ROOT, YAML_LOADER
+from stacks.manifests import ROOT
+from stacks.schema import goyaml
 from stacks.schema.delivery import PacingConfig
 from stacks.schema.problems import Locate, did_you_mean, validate
 from stacks.schema.service import BUILT_IN_CHECKS, NAME, NAME_RULE, SLO_MOVED, ServiceConfig
@@ -95,9 +96,11 @@ def _declaration(
         )
         return None
     try:
-        document = yaml.load(path.read_text(), Loader=YAML_LOADER)
+        # As the CLI reads the stack entry that may override it (YAML 1.2: `no` is text, 12:30
+        # is not a number), so a field reads the same in either place.
+        document = goyaml.as_written(goyaml.load(path.read_text()))
     except yaml.YAMLError as error:
-        problems.append(f"services/{name}.yaml: not valid YAML: {error}")
+        problems.append(f"services/{name}.yaml: not valid YAML: {goyaml.one_line(error)}")
         return None
     if not isinstance(document, dict):
         problems.append(f"services/{name}.yaml: got {document!r}; allowed: a map of fields")

@@ -1,6 +1,6 @@
 """Telemetry layer, alerting rules: the platform's own health, as Prometheus rule groups.
 
-Every rule reads a metric the platform scrapes (stacks/telemetry/metrics.py checks each one) and
+Every rule reads a metric the platform scrapes (stacks/telemetry/promql.py checks each one) and
 links a section of docs/runbook.md (`runbook_url`). Sources at the pinned versions: Linkerd's
 identity controller (issuer_cert_ttl_seconds, pkg/identity/service.go) and proxies
 (identity_cert_expiration_timestamp_seconds, linkerd2-proxy v2.366.0 linkerd/identity/src/
