@@ -309,3 +309,22 @@ def test_the_zone_table_covers_exactly_the_region_table() -> None:
         assert zone_problem(region, []) is None, region
     for region in REGIONS_WITH_ZONES:
         assert zone_problem(region, ["1", "2", "3"]) is None, region
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"canaryInterval": "5s"}, "canaryInterval"),
+        ({"canaryThreshold": 0}, "canaryThreshold"),
+        ({"canaryProgressDeadlineSeconds": 5}, "canaryProgressDeadlineSeconds"),
+    ],
+)
+def test_one_bad_pacing_key_is_one_problem_not_one_per_service(
+    overrides: dict[str, Any], key: str
+) -> None:
+    """The services are judged against the stack's pacing; when a key of it fails, against the
+    keys that passed and the defaults, so the declarations are not blamed for the stack's key."""
+    message, _ = rejection("dev", overrides)
+    problems = [line for line in message.splitlines() if line.startswith("  - ")]
+    assert len(problems) == 1, message
+    assert problems[0].startswith(f"  - {NAME}:{key}: got "), message

@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from stacks.schema import azure_names
 from stacks.schema import services as service_config
@@ -126,6 +126,24 @@ def declared() -> dict[str, tuple[type[Section], str]]:
     }
 
 
+def _what_passed(
+    model: type[PacingConfig], data: dict[str, Any], context: dict[str, Any]
+) -> PacingConfig | None:
+    """`model` from the keys of `data` that pass on their own, defaults for the others; None when
+    even that is refused (a rule across fields)."""
+    kept = {}
+    for key, value in data.items():
+        try:
+            model.model_validate({key: value}, context=context)
+        except ValidationError:
+            continue
+        kept[key] = value
+    try:
+        return model.model_validate(kept, context=context)
+    except ValidationError:
+        return None
+
+
 def load_source(source: Source) -> Settings:
     """Validated settings, or ConfigError naming every problem at once."""
     namespace = source.project
@@ -182,6 +200,11 @@ def load_source(source: Source) -> Settings:
         if model is DeliveryConfig:
             context["flagger_alert_provider"] = str(data[DeliveryConfig].get("alertProvider"))
     release = sections.get(PacingConfig)
+    if release is None and environment in _stacks(PacingConfig):
+        # The stack's pacing failed (its problems are listed): judge the services against the
+        # keys that passed, the rest at their defaults, not against nothing (a cascade of "got 0"
+        # blamed on every declaration).
+        release = _what_passed(PacingConfig, data[PacingConfig], context)
     services, found = service_config.read(
         namespace,
         platform.services if platform else {},
