@@ -185,9 +185,13 @@ def test_an_unset_kubeconfig_path_reads_kubeconfig_or_the_default_file(
     """kubeconfigPath's default is "": the Kubernetes client reads "" as a file with no
     configuration ("Invalid kube-config file. No configuration found."), so the program hands it
     None and the client reads $KUBECONFIG. The read gets as far as the cluster (port 9 refuses)."""
+    from kubernetes.config import kube_config
+
     path = tmp_path / "config"
     path.write_text(KUBECONFIG_FILE)
-    monkeypatch.setenv("KUBECONFIG", str(path))
+    # The client reads $KUBECONFIG once, when it is imported (kube_config.py:48): in a process
+    # that imported it already, the location it settled on is what changes.
+    monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(path))
     s = SimpleNamespace(kube_context="kind-test", kubeconfig_path="")
     with pytest.raises(ConfigError) as refused:
         existing_objects.read_cluster(s, existing_objects.Wanted({}, (), ()))  # type: ignore[arg-type]
