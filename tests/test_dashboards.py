@@ -133,6 +133,7 @@ def test_dashboards_are_config_maps_the_grafana_sidecar_loads(stack_run: Run) ->
     assert digest == pins.LINKERD_DASHBOARDS["top-line"].sha256
 
 
+@pytest.mark.slow  # Helm renders every release of the stack: make test-slow
 def test_grafana_downloads_nothing_when_it_starts() -> None:
     sr = committed("dev")
     (grafana,) = [r for r in sr.releases if r.release.name == "grafana"]

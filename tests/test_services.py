@@ -439,6 +439,7 @@ def test_outputs_list_each_services_version_and_plan(runs: dict[str, Run]) -> No
 # ---- more services: the examples, one per strategy ----
 
 
+@pytest.mark.slow  # Helm renders every release of the stack: make test-slow
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_declared_services_get_every_object_valid_and_wired(stack: str, services_dir: Path) -> None:
     run = shop(stack)
@@ -1031,6 +1032,7 @@ def test_a_service_colliding_with_the_load_testers_names_is_refused(services_dir
     )
 
 
+@pytest.mark.slow  # Helm renders every release of the stack: make test-slow
 def test_the_load_testers_pods_carry_the_label_the_refusal_names() -> None:
     # The name refused above is the chart's own pod label (loadtester 0.38.0 deployment.yaml).
     sr = committed("dev")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from stacks.components.ownership import OWNER_LABEL, owner_id
 from stacks.services import analysis
 from stacks.telemetry import layer as telemetry
@@ -210,6 +212,7 @@ def test_outputs_say_how_to_open_each_dashboard(stack_run: Run) -> None:
     assert "-n linkerd-viz port-forward svc/web 8084:8084" in commands["linkerd"]
 
 
+@pytest.mark.slow  # Helm renders every release of the stack: make test-slow
 def test_the_alertmanager_command_names_the_service_the_chart_renders(stack_run: Run) -> None:
     """The port-forward reaches the Service and port the prometheus chart really renders."""
     (release,) = [r for r in declared_releases(stack_run) if r.name == "prometheus"]

@@ -12,6 +12,7 @@ from tests.render_check import committed, validate_stack
 from tests.schema_check import LOCAL_VERSIONS, flagger_crds, problems, validate_manifest_files
 
 
+@pytest.mark.slow  # Helm renders every release of the stack: make test-slow
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_object_of_the_stack_is_valid(stack: str) -> None:
     count, found = validate_stack(stack)
@@ -53,6 +54,7 @@ def test_custom_resources_are_checked_against_their_real_crds() -> None:
     assert "Canary podinfo/podinfo: no schema" in unknown
 
 
+@pytest.mark.slow  # Helm renders every release of the stack: make test-slow
 def test_every_stack_serves_the_kinds_the_platform_creates() -> None:
     for stack in ("dev", "prod", "local"):
         kinds = committed(stack).crds.kinds

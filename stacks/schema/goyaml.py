@@ -75,8 +75,10 @@ class Timestamp(str):
         return (str(self), self.go_string)
 
 
-class Loader(yaml.SafeLoader):
-    """PyYAML's safe loader with go-yaml v3's scalar resolution and duplicate-key refusal."""
+class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """PyYAML's safe loader with go-yaml v3's scalar resolution and duplicate-key refusal (on
+    libyaml's parser where PyYAML has it: it asks this class's resolvers for every plain scalar,
+    so the rules are the same, four times faster on Pulumi.yaml)."""
 
 
 Loader.yaml_implicit_resolvers = {}
