@@ -1,7 +1,9 @@
 """Render every Helm release of each stack with Helm's own engine, validate it, and write it out.
 
-Usage: python scripts/render.py [--stack STACK ...] [--out DIR] [--inert] [--offline]
-For each stack (default: dev prod local) prints one line per release, e.g.
+Usage: python scripts/render.py [-h] [--stack STACK ...] [--out DIR] [--inert] [--offline]
+For each stack (default: every Pulumi.<name>.yaml of the project the command runs in, with its
+services/; a config `pulumi up` would refuse is listed as `make check` lists it, and what the
+run fills in that you must set before `pulumi up` is said) prints one line per release, e.g.
 `linkerd-control-plane 2026.8.3: 36 objects, valid`, then every problem, and writes the rendered
 manifests to DIR/<stack>/<release>/ (default build/render). --inert also lists values that change
 nothing a chart renders. Exits 1 on any problem or on an inert value tests/test_inert_values.py

@@ -15,7 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from stacks.components.pinned import PinnedFileError
 from tests import offline
+from tests.chart_cache import ChartMissing
 from tests.render_check import validate_stack
 from tests.schema_check import target_versions, validate_manifest_files
 
@@ -35,7 +37,12 @@ def main(argv: list[str] | None = None) -> int:
             continue
         for note in offline.notes(stack):
             print(f"stack {stack}: note: {note}")
-        count, found = validate_stack(stack)
+        try:
+            count, found = validate_stack(stack)
+        except (ChartMissing, PinnedFileError) as missing:
+            print(f"stack {stack}: {missing}")
+            failed = True
+            continue
         versions = ", ".join(target_versions(stack))
         print(
             f"stack {stack}: {count} objects against Kubernetes {versions}: {len(found)} problem(s)"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import hashlib
 import json
 import os
@@ -27,6 +28,7 @@ from stacks.cluster import existing_objects
 from stacks.cluster.existing_objects import Found, Inventory, Wanted
 from stacks.components.pinned import MIRROR_ENV
 from stacks.schema import Source, files
+from stacks.schema.cli import ENCRYPTED
 from stacks.schema.cluster import LocalClusterConfig
 from stacks.schema.services import SERVICES_DIR_ENV
 from tests.fake_tls import provider_state
@@ -366,16 +368,19 @@ def project_dir() -> Path:
 
 
 def stand_ins(stack: str, written: dict[str, Any]) -> dict[str, Any]:
-    """The values SET_BY_USER supplies for `stack`: those its file does not set itself."""
-    return {k: v for k, v in SET_BY_USER.get(stack, {}).items() if f"{NAME}:{k}" not in written}
+    """The values SET_BY_USER supplies for `stack`: those its file does not set itself (with or
+    without the project's prefix, as the Pulumi CLI takes either in a stack file)."""
+    keys = {key if ":" in key else f"{NAME}:{key}" for key in written}
+    return {k: v for k, v in SET_BY_USER.get(stack, {}).items() if f"{NAME}:{k}" not in keys}
 
 
 def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, str]:
     """Config as the engine hands it to the program (Pulumi.yaml defaults, then the stack file,
     after the Pulumi CLI's own checks), then what the user sets (`pulumi config set`) and
-    `overrides` on top; an override of None removes the key."""
+    `overrides` on top; an override of None removes the key. A value the file holds encrypted
+    stands as cli.ENCRYPTED (no passphrase here)."""
     _, merged, written = files.read_stack(project_dir(), stack)
-    config = dict(merged.values)
+    config = {key: ENCRYPTED for key in merged.secret_keys} | dict(merged.values)
     for key, value in {**stand_ins(stack, written), **(overrides or {})}.items():
         config.pop(f"{NAME}:{key}", None)
         if value is not None:
@@ -386,9 +391,11 @@ def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[st
 def config_and_secrets(
     stack: str, overrides: dict[str, Any] | None = None, secrets: dict[str, str] | None = None
 ) -> tuple[dict[str, str], list[str]]:
-    """The config `run_program` hands the program, and which keys of it are secret."""
+    """The config `run_program` hands the program, and which keys of it are secret (what the
+    stack file holds encrypted, and what the user sets with --secret)."""
     config = stack_config(stack, overrides)
-    secret_keys = []
+    _, merged, _ = files.read_stack(project_dir(), stack)
+    secret_keys = [key for key in sorted(merged.secret_keys) if key in config]
     # An override replaces (or, as None, removes) a secret the user set.
     user_set = SECRETS_SET_BY_USER.get(stack, {})
     given = {k: v for k, v in user_set.items() if k not in (overrides or {})} | (secrets or {})
@@ -404,14 +411,14 @@ def source(
     secrets: dict[str, str] | None = None,
     today: date | None = None,
 ) -> Source:
-    """The same config as the schema's input, to judge it without running the program."""
+    """The same config as the schema's input, to judge it without running the program; which
+    service values the stack file holds encrypted is read from it, as `canaryctl check` does."""
     config, secret_keys = config_and_secrets(stack, overrides, secrets)
-    return Source(
-        project=NAME,
-        stack=stack,
+    from_file = files.file_source(project_dir(), stack, today)
+    return dataclasses.replace(
+        from_file,
         values=config,
         is_secret=lambda key: key in secret_keys,
-        encrypted=lambda path: False,
         today=today or date.today(),
     )
 
@@ -429,7 +436,7 @@ def _inputs_key(
     digest = hashlib.sha256()
     services = Path(os.environ.get(SERVICES_DIR_ENV) or ROOT / "services")
     files_read = [
-        ROOT / "Pulumi.yaml",
+        project_dir() / "Pulumi.yaml",
         project_dir() / f"Pulumi.{stack}.yaml",
         *sorted(services.glob("*.yaml")),
     ]
@@ -441,7 +448,7 @@ def _inputs_key(
         for k, v in os.environ.items()
         if k.startswith(("PROGRESSIVE_", "CHART")) and k not in (SERVICES_DIR_ENV, PROJECT_DIR_ENV)
     }
-    described = [stack, overrides, secrets, environment, MIRROR_ENV in os.environ]
+    described = [stack, overrides, secrets, environment, os.environ.get(MIRROR_ENV)]
     digest.update(json.dumps(described, sort_keys=True, default=repr).encode())
     digest.update(repr(stacks_config.stack_file).encode())
     return digest.hexdigest()

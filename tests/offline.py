@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from canaryctl.project import project_root
+from stacks import config as stacks_config
 from stacks.schema import ConfigError, load_source
 from stacks.schema.files import StackFileError, read_stack, stack_names
 from stacks.schema.services import SERVICES_DIR_ENV
@@ -33,6 +34,8 @@ def use_project() -> Path:
     root = project_root()
     os.environ[PROJECT_DIR_ENV] = str(root)
     os.environ[SERVICES_DIR_ENV] = str(root / "services")
+    # Where the program looks for a service's `secure:` values: this project's stack file.
+    stacks_config.stack_file = lambda stack: root / f"Pulumi.{stack}.yaml"
     return root
 
 

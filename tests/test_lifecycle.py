@@ -20,7 +20,7 @@ import pytest
 
 from stacks.components.teardown import FORMER_GUARD_NAME, GUARD_NAME
 from stacks.schema.services import SERVICES_DIR_ENV
-from tests.harness import ROOT, Run, run_program
+from tests.harness import FIXTURES, ROOT, Run, run_program
 from tests.lifecycle.aks import live_cluster
 from tests.lifecycle.engine import Res, State, changed_keys, destroy, ignoring, plan_update
 from tests.lifecycle.flagger import FINALIZER
@@ -43,7 +43,7 @@ def services_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """services/ with the catalog example added (namespace shop), as a user would have it."""
     directory = tmp_path_factory.mktemp("lifecycle") / "services"
     directory.mkdir()
-    for path in [ROOT / "services/podinfo.yaml", ROOT / "examples/services/catalog.yaml"]:
+    for path in [FIXTURES / "services/podinfo.yaml", ROOT / "examples/services/catalog.yaml"]:
         shutil.copy(path, directory)
     patch = pytest.MonkeyPatch()
     patch.setenv(SERVICES_DIR_ENV, str(directory))

@@ -97,3 +97,30 @@ def test_a_missing_stack_names_the_files_there_are(project: Path) -> None:
     assert "Traceback" not in result.stdout + result.stderr
     assert "no stack file Pulumi.nosuch.yaml" in result.stdout
     assert "pick one of dev, prod" in result.stdout
+
+
+def test_encrypted_values_stand_as_encrypted_not_as_missing(project: Path) -> None:
+    """A stack that followed `pulumi config set --secret`: its ciphertexts cannot be read here,
+    so each stands as an encrypted value (as `make check` judges it), not as an unset key."""
+    document = yaml.safe_load((project / "Pulumi.dev.yaml").read_text())
+    document["config"][f"{NAME}:alertReceiver"] = "slack"
+    document["config"][f"{NAME}:alertReceiverSecret"] = {"secure": "v1:AAAAbm90IHJlYWxseQ=="}
+    (project / "Pulumi.staging.yaml").write_text(yaml.safe_dump(document))
+    result = script("validate.py", "staging", cwd=project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "would refuse" not in result.stdout
+
+
+def test_values_written_without_the_project_prefix_are_the_users(project: Path) -> None:
+    """The Pulumi CLI takes a stack file's keys with or without `<project>:`; a range the user
+    wrote either way is used, and no stand-in is announced for it."""
+    document = yaml.safe_load((project / "Pulumi.prod.yaml").read_text())
+    for key in ("apiServerAuthorizedIpRanges", "alertReceiver"):
+        document["config"].pop(f"{NAME}:{key}", None)
+    document["config"]["apiServerAuthorizedIpRanges"] = ["198.51.100.0/24"]
+    document["config"]["alertReceiver"] = "slack"
+    (project / "Pulumi.prod.yaml").write_text(yaml.safe_dump(document))
+    result = script("validate.py", "prod", cwd=project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "apiServerAuthorizedIpRanges is not set" not in result.stdout
+    assert "alertReceiver is not set" not in result.stdout
