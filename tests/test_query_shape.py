@@ -89,12 +89,14 @@ def test_queries_that_may_hold_several_series_are_refused(query: str) -> None:
     )
 
 
+@pytest.mark.slow  # promtool over every query: make test-slow
 def test_prometheus_returns_at_most_one_series_for_every_accepted_query() -> None:
     counts = dict(zip(ONE_SERIES, _counts(ONE_SERIES), strict=True))
     assert {q: c for q, c in counts.items() if c not in (None, 1)} == {}
     assert sum(c == 1 for c in counts.values()) >= len(ONE_SERIES) - 1, counts
 
 
+@pytest.mark.slow  # promtool over every query: make test-slow
 def test_prometheus_returns_several_series_for_the_refused_ones_on_this_data() -> None:
     """Except the last, whose one deployment only the data knows: the rule cannot see data."""
     counts = dict(zip(SEVERAL_SERIES, _counts(SEVERAL_SERIES), strict=True))
