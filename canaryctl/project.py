@@ -51,8 +51,9 @@ def stack_settings(root: Path, stack: str, today: date | None = None) -> Setting
     try:
         return files.load_files(root, stack, today)
     except ConfigError as error:
-        lines = tuple(line.strip()[2:] for line in str(error).splitlines()[1:] if line.strip())
-        raise StackRefused(f"the program refuses stack {short}", "the program", lines) from None
+        raise StackRefused(
+            f"the program refuses stack {short}", "the program", error.problems
+        ) from None
 
 
 class StackRefused(CanaryctlError):

@@ -44,14 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     chosen = offline.stacks(args.stack)
     for stack in chosen:
-        refused = offline.problems(stack)
-        if refused:
-            print(f"stack {stack}: `pulumi up` would refuse it ({len(refused)} problem(s)):")
-            print("".join(f"  - {line}\n" for line in refused), end="")
+        if not offline.ready(stack):
             failed = True
             continue
-        for note in offline.notes(stack):
-            print(f"stack {stack}: note: {note}")
         try:
             failed |= report(stack, args.out, args.inert)
         except (ChartMissing, PinnedFileError) as missing:

@@ -29,14 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     offline.use_project()
     failed = False
     for stack in offline.stacks(args.stacks):
-        refused = offline.problems(stack)
-        if refused:
-            print(f"stack {stack}: `pulumi up` would refuse it ({len(refused)} problem(s)):")
-            print("".join(f"  - {line}\n" for line in refused), end="")
+        if not offline.ready(stack):
             failed = True
             continue
-        for note in offline.notes(stack):
-            print(f"stack {stack}: note: {note}")
         try:
             count, found = validate_stack(stack)
         except (ChartMissing, PinnedFileError) as missing:

@@ -32,7 +32,7 @@ def load(today: date | None = None) -> Settings:
     try:
         settings = load_source(pulumi_source(today))
     except schema.ConfigError as error:
-        raise ConfigError(str(error)) from None
+        raise ConfigError(str(error), error.problems) from None
     for warning in settings.warnings:
         pulumi.log.warn(f"{pulumi.get_project()}:{warning}")
     return settings

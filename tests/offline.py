@@ -72,6 +72,19 @@ def notes(stack: str) -> list[str]:
     return found
 
 
+def ready(stack: str) -> bool:
+    """Print why `pulumi up` would refuse `stack` and return False, or print what this run fills
+    in for it and return True."""
+    refused = problems(stack)
+    if refused:
+        print(f"stack {stack}: `pulumi up` would refuse it ({len(refused)} problem(s)):")
+        print("".join(f"  - {line}\n" for line in refused), end="")
+        return False
+    for note in notes(stack):
+        print(f"stack {stack}: note: {note}")
+    return True
+
+
 def problems(stack: str) -> list[str]:
     """Why `pulumi up` would refuse the stack as this run sees it (the CLI's rules, then the
     program's), one line each; empty when it would go ahead."""
@@ -80,5 +93,5 @@ def problems(stack: str) -> list[str]:
     except StackFileError as error:
         return [str(error), *error.problems]
     except ConfigError as error:
-        return [line.strip()[2:] for line in str(error).splitlines()[1:] if line.strip()]
+        return list(error.problems)
     return []

@@ -28,8 +28,7 @@ def read(
     try:
         settings = load_source(source(stack, overrides, today=date(2026, 12, 1)))
     except ConfigError as error:
-        problems = [line.strip()[2:] for line in str(error).splitlines()[1:] if line.strip()]
-        return (), problems
+        return (), list(error.problems)
     return settings.services, []
 
 

@@ -139,10 +139,8 @@ def check(settings: Settings, owner: str, read: Reader | None = None) -> tuple[I
             "allowed: a cluster without it (its Helm install would fail on ownership)"
         )
     if problems:
-        listed = "\n".join(f"  - {p}" for p in problems)
-        raise ConfigError(
-            f"context {context} already has what stack {settings.stack} would create "
-            f"({len(problems)} problem(s)); nothing was created:\n{listed}"
+        raise ConfigError.listing(
+            f"context {context} already has what stack {settings.stack} would create", problems
         )
     return inventory, Decision(keep_gateway_api=keep)
 

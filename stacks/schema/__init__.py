@@ -10,11 +10,11 @@ set of rules for both.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ValidationError
 
@@ -35,7 +35,20 @@ HA_MIN_NODES = 3
 
 
 class ConfigError(Exception):
-    """Stack configuration is invalid; the message lists every problem found."""
+    """Stack configuration is invalid; the message lists every problem found, and `problems`
+    holds them one line each (empty for a single-sentence refusal)."""
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems)
+
+    @classmethod
+    def listing(cls, headline: str, problems: Sequence[str]) -> Self:
+        """`<headline> (N problem(s)); nothing was created:` and one `  - <problem>` per line."""
+        listed = "\n".join(f"  - {p}" for p in problems)
+        return cls(
+            f"{headline} ({len(problems)} problem(s)); nothing was created:\n{listed}", problems
+        )
 
 
 class PlatformConfig(Section):
@@ -227,11 +240,7 @@ def load_source(source: Source) -> Settings:
                     "meshHighAvailability is true"
                 )
     if problems:
-        listed = "\n".join(f"  - {p}" for p in problems)
-        raise ConfigError(
-            f"invalid stack configuration ({len(problems)} problem(s)); nothing was created:\n"
-            f"{listed}"
-        )
+        raise ConfigError.listing("invalid stack configuration", problems)
     return Settings(
         project=source.project,
         stack=source.stack,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,12 @@ ATTRIBUTES = {"type", "items", "description", "secret", "default", "value"}
 
 
 class CliConfigError(Exception):
-    """The CLI would refuse to run the program; the message lists the CLI's errors."""
+    """The CLI would refuse to run the program; the message lists the CLI's errors, as it prints
+    them, and `errors` holds them one each."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        super().__init__("validating stack config:\n" + "\n".join(f"  {e}" for e in errors))
+        self.errors = tuple(errors)
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,7 @@ def merge(
                 f"Stack '{stack}' with configuration key '{key}' must be of type '{kind}'"
             )
     if errors:
-        raise CliConfigError("validating stack config:\n" + "\n".join(f"  {e}" for e in errors))
+        raise CliConfigError(errors)
     return StackConfig(
         values={
             key: _as_text(_stand_ins(value))

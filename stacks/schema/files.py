@@ -67,8 +67,7 @@ def read_stack(root: Path, stack: str) -> tuple[str, StackConfig, dict[str, Any]
     try:
         merged = merge(name, project.get("config") or {}, short, config)
     except CliConfigError as error:
-        lines = tuple(line.strip() for line in str(error).splitlines()[1:] if line.strip())
-        raise StackFileError(f"the Pulumi CLI would refuse stack {short}", lines) from None
+        raise StackFileError(f"the Pulumi CLI would refuse stack {short}", error.errors) from None
     return name, merged, config
 
 
