@@ -379,13 +379,18 @@ def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[st
     after the Pulumi CLI's own checks), then what the user sets (`pulumi config set`) and
     `overrides` on top; an override of None removes the key. A value the file holds encrypted
     stands as cli.ENCRYPTED (no passphrase here)."""
+    return _config(stack, overrides)[0]
+
+
+def _config(stack: str, overrides: dict[str, Any] | None) -> tuple[dict[str, str], frozenset[str]]:
+    """stack_config, and the keys the stack file holds encrypted."""
     _, merged, written = files.read_stack(project_dir(), stack)
     config = {key: ENCRYPTED for key in merged.secret_keys} | dict(merged.values)
     for key, value in {**stand_ins(stack, written), **(overrides or {})}.items():
         config.pop(f"{NAME}:{key}", None)
         if value is not None:
             config[f"{NAME}:{key}"] = value if isinstance(value, str) else json.dumps(value)
-    return config
+    return config, merged.secret_keys
 
 
 def config_and_secrets(
@@ -393,9 +398,8 @@ def config_and_secrets(
 ) -> tuple[dict[str, str], list[str]]:
     """The config `run_program` hands the program, and which keys of it are secret (what the
     stack file holds encrypted, and what the user sets with --secret)."""
-    config = stack_config(stack, overrides)
-    _, merged, _ = files.read_stack(project_dir(), stack)
-    secret_keys = [key for key in sorted(merged.secret_keys) if key in config]
+    config, encrypted = _config(stack, overrides)
+    secret_keys = [key for key in sorted(encrypted) if key in config]
     # An override replaces (or, as None, removes) a secret the user set.
     user_set = SECRETS_SET_BY_USER.get(stack, {})
     given = {k: v for k, v in user_set.items() if k not in (overrides or {})} | (secrets or {})
