@@ -473,3 +473,38 @@ def test_another_cluster_name_in_prod_is_refused_by_the_clusters_protection(key:
     protected = "cluster-aks" if key == "clusterName" else "cluster-rg"
     assert any(protected in e and "protected" in e for e in plan.errors), plan.errors
     assert w.calls == [], "the engine bails before any step"
+
+
+SERVER_ERRORS = {
+    "query": (
+        'sum(rate(response_total{namespace="{{ namespace }}", deployment="{{ target }}", '
+        'direction="inbound", status_code=~"5.."}[{{ interval }}]))'
+    ),
+    "max": 1,
+}
+
+
+def test_a_custom_check_comes_and_goes_with_its_template_and_no_release() -> None:
+    """Adding a custom check creates its MetricTemplate and updates the Canary (a release does not
+    start: the pod template is the same); removing it updates the Canary first, then deletes the
+    template (the engine deletes last), so Flagger never reads a check whose template is gone."""
+    with_check = {
+        **SERVICES,
+        "catalog": {**SERVICES["catalog"], "checks": {"server-errors": SERVER_ERRORS}},
+    }
+    before = run_program("local", {"services": SERVICES})
+    after = run_program("local", {"services": with_check})
+    w = world("local", before)
+    noise = generated("local", before)
+    added = plan_update(
+        State.of(before), State.of(after), replace_keys, w.provider_delete, generated=noise
+    )
+    names = {State.of(after).by_urn[s.urn].name: s.op for s in added.steps}
+    template = "services-catalog-metric-catalog-server-errors"
+    assert names == {template: "create", "services-catalog-canary": "update"}, names
+    removed = plan_update(
+        State.of(after), State.of(before), replace_keys, w.provider_delete, generated=noise
+    )
+    ops = [(s.op, State.of(after).by_urn[s.urn].name) for s in removed.steps]
+    assert ops == [("update", "services-catalog-canary"), ("delete", template)], ops
+    assert not removed.deletes.errors and not removed.errors
